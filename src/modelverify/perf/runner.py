@@ -1,0 +1,96 @@
+"""Send streamed requests at a fixed concurrency and record each one's timings.
+
+Measured requests are never retried: a failure is a sample (counted in the error breakdown),
+not something to hide.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+from modelverify.client import OpenAIClient
+from modelverify.errors import EndpointError
+from modelverify.perf.metrics import RequestRecord
+
+
+def _has_content(choice: dict[str, Any]) -> bool:
+    if choice.get("text"):
+        return True
+    delta = choice.get("delta")
+    return isinstance(delta, dict) and bool(delta.get("content") or delta.get("reasoning_content"))
+
+
+async def one_request(
+    client: OpenAIClient, path: str, body: dict[str, Any], test: str, index: int
+) -> RequestRecord:
+    body = {**body, "stream": True, "stream_options": {"include_usage": True}}
+    t0 = time.perf_counter()
+    rec = RequestRecord(test=test, index=index, ok=False, send_time=t0)
+    last: float | None = None
+    try:
+        async for ev in client.stream(path, body):
+            choices = ev.data.get("choices") or []
+            if choices and isinstance(choices[0], dict):
+                if _has_content(choices[0]):
+                    if rec.ttft_s is None:
+                        rec.ttft_s = ev.t - t0
+                    elif last is not None:
+                        rec.itl_s.append(ev.t - last)
+                    last = ev.t
+                    rec.output_chunks += 1
+                if choices[0].get("finish_reason"):
+                    rec.finish_reason = choices[0]["finish_reason"]
+            usage = ev.data.get("usage")
+            if isinstance(usage, dict):
+                rec.prompt_tokens = usage.get("prompt_tokens")
+                rec.output_tokens = usage.get("completion_tokens")
+        rec.e2el_s = time.perf_counter() - t0
+        rec.status_code = 200
+        rec.ok = rec.ttft_s is not None
+        if not rec.ok:
+            rec.error = "EmptyResponse: no content chunk"
+    except EndpointError as exc:
+        rec.error = f"EndpointError: {exc}"
+    except Exception as exc:  # noqa: BLE001 - any transport failure is a failed sample
+        rec.error = f"{type(exc).__name__}: {exc}"
+    return rec
+
+
+async def run_load(
+    client: OpenAIClient,
+    path: str,
+    make_body: Callable[[int], dict[str, Any]],
+    *,
+    n: int,
+    concurrency: int,
+    test: str,
+    on_record: Callable[[RequestRecord], None] | None = None,
+) -> tuple[list[RequestRecord], float]:
+    """``n`` requests with at most ``concurrency`` in flight; returns records and wall time."""
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for i in range(n):
+        queue.put_nowait(i)
+    records: list[RequestRecord] = []
+
+    async def worker() -> None:
+        while True:
+            try:
+                i = queue.get_nowait()
+            except asyncio.QueueEmpty:
+                return
+            rec = await one_request(client, path, make_body(i), test, i)
+            records.append(rec)
+            if on_record:
+                on_record(rec)
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(max(1, min(concurrency, n)))))
+    wall = time.perf_counter() - t0
+    records.sort(key=lambda r: r.index)
+    return records, wall
+
+
+__all__ = ["one_request", "run_load"]
