@@ -1,0 +1,232 @@
+"""The accuracy stage: GSM8K 4-shot chain-of-thought, scored robustly, resumable per item.
+
+Every answered item is appended to ``accuracy.jsonl`` the moment it arrives, keyed by the item
+index and a hash of the prompt and sampling settings; a rerun with the same settings re-asks
+nothing already answered. Transient HTTP failures are retried with backoff and never counted as
+wrong answers; an item that keeps failing is reported as an error, separately.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+from modelverify.accuracy.data import Item, load_items, locate_gsm8k, verify_bundled
+from modelverify.accuracy.prompt import STOP_SEQUENCES, chat_messages, completion_prompt, prompt_hash
+from modelverify.accuracy.scoring import aisbench_correct, extract_answer, gold_answer, is_correct
+from modelverify.accuracy.stats import sample_size_for_half_width, wilson_interval
+from modelverify.client import OpenAIClient, make_timeout
+from modelverify.errors import EndpointError
+from modelverify.rundir import JsonlWriter, read_jsonl
+from modelverify.results import Model, StageResult, Status
+
+
+class AccuracyConfig(Model):
+    dataset: str | None = None
+    limit: int | None = None
+    api: str = "chat"
+    max_tokens: int = 512
+    temperature: float = 0.6
+    top_p: float = 0.95
+    seed: int | None = None
+    concurrency: int = 8
+    retries: int = 3
+    reference_accuracy: float | None = None
+    tolerance: float = 0.0
+
+    def sampling(self) -> dict[str, Any]:
+        return {
+            "api": self.api,
+            "max_tokens": self.max_tokens,
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "seed": self.seed,
+            "stop": STOP_SEQUENCES,
+        }
+
+
+class AccuracyResult(StageResult):
+    stage: str = "accuracy"
+    config: AccuracyConfig = AccuracyConfig()
+    dataset_path: str = ""
+    dataset_name: str = "GSM8K"
+    items: int = 0
+    answered: int = 0
+    correct: int = 0
+    errors: int = 0
+    accuracy: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    aisbench_correct: int = 0
+    aisbench_accuracy: float | None = None
+    extraction_failures: int = 0
+    rules: dict[str, int] = {}
+    resumed_items: int = 0
+    wall_time_s: float = 0.0
+    output_tokens: int = 0
+    output_throughput: float | None = None
+    items_for_2pt: int | None = None
+    stop_sequences: list[str] = STOP_SEQUENCES
+
+
+def _key(item: Item, cfg: AccuracyConfig, payload: Any) -> str:
+    return prompt_hash({"prompt": payload, "sampling": cfg.sampling()})
+
+
+def _payload(item: Item, cfg: AccuracyConfig) -> Any:
+    return chat_messages(item.question) if cfg.api == "chat" else completion_prompt(item.question)
+
+
+async def _ask(client: OpenAIClient, model: str, item: Item, cfg: AccuracyConfig) -> dict[str, Any]:
+    payload = _payload(item, cfg)
+    body: dict[str, Any] = {
+        "model": model,
+        "max_tokens": cfg.max_tokens,
+        "temperature": cfg.temperature,
+        "top_p": cfg.top_p,
+        "stop": STOP_SEQUENCES,
+    }
+    if cfg.seed is not None:
+        body["seed"] = cfg.seed + item.index
+    if cfg.api == "chat":
+        body["messages"], path = payload, "/v1/chat/completions"
+    else:
+        body["prompt"], path = payload, "/v1/completions"
+    reply = await client.post(path, body, retries=cfg.retries)
+    if not reply.ok or not isinstance(reply.body, dict):
+        raise EndpointError(f"HTTP {reply.status}: {reply.text[:200]}")
+    choice = (reply.body.get("choices") or [{}])[0]
+    text = choice.get("message", {}).get("content") if cfg.api == "chat" else choice.get("text")
+    usage = reply.body.get("usage") or {}
+    return {
+        "completion": text or "",
+        "finish_reason": choice.get("finish_reason"),
+        "completion_tokens": usage.get("completion_tokens"),
+    }
+
+
+def _grade(item: Item, answer: dict[str, Any]) -> dict[str, Any]:
+    reference = gold_answer(item.answer)
+    ex = extract_answer(answer["completion"])
+    return {
+        "reference": reference,
+        "extracted": ex.value,
+        "rule": ex.rule,
+        "correct": is_correct(ex.value, reference),
+        "aisbench_correct": aisbench_correct(answer["completion"], reference),
+    }
+
+
+async def _run(
+    base_url: str, model: str, api_key: str | None, cfg: AccuracyConfig, items: list[Item], jsonl: Path
+) -> tuple[list[dict[str, Any]], int, float]:
+    done: dict[int, dict[str, Any]] = {}
+    for rec in read_jsonl(jsonl):
+        idx = rec.get("index")
+        if isinstance(idx, int) and "error" not in rec and idx < len(items):
+            if rec.get("key") == _key(items[idx], cfg, _payload(items[idx], cfg)):
+                done[idx] = rec
+    resumed = len(done)
+    todo = [it for it in items if it.index not in done]
+    queue: asyncio.Queue[Item] = asyncio.Queue()
+    for it in todo:
+        queue.put_nowait(it)
+    records = dict(done)
+
+    async with OpenAIClient(
+        base_url, api_key=api_key, timeout=make_timeout(900, read=600),
+        max_connections=max(cfg.concurrency, 1),
+    ) as client:
+        with JsonlWriter(jsonl) as out:
+
+            async def worker() -> None:
+                while True:
+                    try:
+                        it = queue.get_nowait()
+                    except asyncio.QueueEmpty:
+                        return
+                    rec: dict[str, Any] = {
+                        "index": it.index,
+                        "key": _key(it, cfg, _payload(it, cfg)),
+                        "sampling": cfg.sampling(),
+                    }
+                    try:
+                        ans = await _ask(client, model, it, cfg)
+                        rec.update(ans)
+                        rec.update(_grade(it, ans))
+                    except EndpointError as exc:
+                        rec["error"] = str(exc)
+                    out.write(rec)
+                    records[it.index] = rec
+
+            t0 = time.perf_counter()
+            await asyncio.gather(*(worker() for _ in range(max(1, min(cfg.concurrency, len(todo) or 1)))))
+            wall = time.perf_counter() - t0
+    return [records[i] for i in sorted(records)], resumed, wall
+
+
+def run_accuracy(
+    base_url: str,
+    model: str,
+    jsonl: Path,
+    *,
+    api_key: str | None = None,
+    config: AccuracyConfig | None = None,
+    engine_python: str | None = None,
+) -> AccuracyResult:
+    cfg = config or AccuracyConfig()
+    t0 = time.monotonic()
+    if cfg.dataset:
+        path = Path(cfg.dataset)
+    else:
+        path = locate_gsm8k(engine_python)
+        verify_bundled(path)
+    items = load_items(path, cfg.limit)
+    records, resumed, wall = asyncio.run(_run(base_url, model, api_key, cfg, items, jsonl))
+    res = summarise(records, cfg)
+    res.dataset_path, res.resumed_items, res.wall_time_s = str(path), resumed, wall
+    new_tokens = sum(r.get("completion_tokens") or 0 for r in records[resumed:] if "error" not in r)
+    res.output_throughput = new_tokens / wall if wall > 0 and len(records) > resumed else None
+    res.duration_s = time.monotonic() - t0
+    return res
+
+
+def summarise(records: list[dict[str, Any]], cfg: AccuracyConfig) -> AccuracyResult:
+    graded = [r for r in records if "error" not in r]
+    n, k = len(graded), sum(1 for r in graded if r.get("correct"))
+    res = AccuracyResult(config=cfg, items=len(records), answered=n, correct=k, errors=len(records) - n)
+    rules: dict[str, int] = {}
+    for r in graded:
+        rules[str(r.get("rule"))] = rules.get(str(r.get("rule")), 0) + 1
+    res.rules = rules
+    res.extraction_failures = sum(1 for r in graded if r.get("extracted") is None)
+    res.output_tokens = sum(r.get("completion_tokens") or 0 for r in graded)
+    if n:
+        res.accuracy = k / n
+        res.ci_low, res.ci_high = wilson_interval(k, n)
+        res.aisbench_correct = sum(1 for r in graded if r.get("aisbench_correct"))
+        res.aisbench_accuracy = res.aisbench_correct / n
+        res.items_for_2pt = sample_size_for_half_width(res.accuracy, 0.02)
+    if n == 0:
+        res.status, res.reason = Status.FAIL, "no item was answered"
+    elif cfg.reference_accuracy is not None:
+        lo, hi = (res.ci_low or 0) - cfg.tolerance, (res.ci_high or 1) + cfg.tolerance
+        inside = lo <= cfg.reference_accuracy <= hi
+        res.status = Status.PASS if inside else Status.FAIL
+        res.reason = (
+            f"reference {cfg.reference_accuracy:.2%} {'inside' if inside else 'outside'} "
+            f"the 95% interval [{lo:.2%}, {hi:.2%}]"
+        )
+    else:
+        res.status = Status.WARN if res.errors else Status.PASS
+        res.reason = (
+            f"accuracy {res.accuracy:.2%} (95% CI {res.ci_low:.2%}–{res.ci_high:.2%}) on {n} items; "
+            "no reference score given to judge against"
+            + (f"; {res.errors} items failed with errors" if res.errors else "")
+        )
+    return res
+
+
+__all__ = ["AccuracyConfig", "AccuracyResult", "run_accuracy", "summarise"]

@@ -1,0 +1,63 @@
+"""The ``modelverify`` command: a click group; each command lives in its own module."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from types import FrameType
+
+import click
+
+from modelverify import __version__
+from modelverify.errors import ModelVerifyError
+
+
+class Terminated(BaseException):
+    """SIGTERM, turned into an exception so every ``finally`` (engine shutdown) still runs."""
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise Terminated()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="modelverify")
+def cli() -> None:
+    """Prove, with evidence, that a model is fully adapted to a serving stack."""
+
+
+def _register() -> None:
+    from modelverify.cli import parse, report, run, stages
+
+    cli.add_command(run.run)
+    for cmd in stages.COMMANDS:
+        cli.add_command(cmd)
+    cli.add_command(parse.parse)
+    cli.add_command(report.report)
+
+
+def main(argv: list[str] | None = None) -> None:
+    _register()
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        cli.main(args=argv, prog_name="modelverify", standalone_mode=False)
+    except ModelVerifyError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        click.echo("interrupted: finished stage results are kept in the run directory", err=True)
+        sys.exit(130)
+    except Terminated:
+        click.echo("terminated: finished stage results are kept in the run directory", err=True)
+        sys.exit(143)
+
+
+__all__ = ["cli", "main"]

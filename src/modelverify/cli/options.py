@@ -1,0 +1,47 @@
+"""Options shared by several commands."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from modelverify.errors import ConfigError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def api_key_options(fn: F) -> F:
+    fn = click.option("--api-key-file", type=click.Path(dir_okay=False, path_type=Path),
+                      help="Read the API key from this file.")(fn)
+    fn = click.option("--api-key", envvar="VLLM_API_KEY", default=None,
+                      help="API key (or $VLLM_API_KEY); redacted from every output.")(fn)
+    return fn
+
+
+def resolve_api_key(api_key: str | None, api_key_file: Path | None) -> str | None:
+    if api_key and api_key_file:
+        raise ConfigError("give --api-key or --api-key-file, not both")
+    if api_key_file:
+        try:
+            return api_key_file.read_text(encoding="utf-8").strip() or None
+        except OSError as exc:
+            raise ConfigError(f"cannot read --api-key-file {api_key_file}: {exc.strerror}") from exc
+    return api_key or os.environ.get("VLLM_API_KEY") or None
+
+
+def served_model(base_url: str, model: str | None, api_key: str | None) -> str:
+    from modelverify.run import _served_model
+
+    if model:
+        return model
+    found = _served_model(base_url, api_key)
+    if found is None:
+        raise ConfigError(f"{base_url} lists no model: pass --model NAME")
+    return found
+
+
+__all__ = ["api_key_options", "resolve_api_key", "served_model"]

