@@ -161,7 +161,9 @@ class OpenAIClient:
                 try:
                     data = json.loads(payload)
                 except json.JSONDecodeError as exc:
-                    raise EndpointError(f"POST {path}: SSE payload is not JSON: {payload[:120]!r}") from exc
+                    raise EndpointError(
+                        f"POST {path}: SSE payload is not JSON: {payload[:120]!r}"
+                    ) from exc
                 if isinstance(data, dict):
                     yield StreamEvent(t, data)
             raise EndpointError(f"POST {path}: stream ended before [DONE]")
@@ -171,10 +173,10 @@ def backoff(attempt: int, retry_after: str | None = None) -> float:
     """Seconds to wait before retry ``attempt`` (0-based): honour Retry-After, else 0.5·2^n ± jitter."""
     if retry_after:
         try:
-            return min(float(retry_after), 30.0)
+            return min(float(retry_after), 30.0)  # seconds form; HTTP-date form falls through
         except ValueError:
             pass
-    return min(0.5 * 2**attempt, 8.0) * (0.75 + 0.5 * random.random())  # noqa: S311
+    return float(min(0.5 * 2**attempt, 8.0)) * (0.75 + 0.5 * random.random())
 
 
 __all__ = [

@@ -84,7 +84,9 @@ def _finish(res: StageResult, t0: float) -> StageResult:
 
 def _failed(stage: str, exc: BaseException, secrets: list[str]) -> StageResult:
     msg = redact_text(str(exc), secrets)
-    return StageResult(stage=stage, status=Status.FAIL, reason=msg.splitlines()[0] if msg else "", error=msg)
+    return StageResult(
+        stage=stage, status=Status.FAIL, reason=msg.splitlines()[0] if msg else "", error=msg
+    )
 
 
 def _skipped(stage: str, why: str) -> StageResult:
@@ -93,7 +95,9 @@ def _skipped(stage: str, why: str) -> StageResult:
 
 def execute(opts: RunOptions, say: Say = lambda s: print(s, file=sys.stderr)) -> RunOutcome:
     """Run the chosen stages; never raises for a stage failure (it is recorded), only for bad input."""
-    check_model_arg(opts.model)  # before any heavy import or launch: bad input fails in milliseconds
+    check_model_arg(
+        opts.model
+    )  # before any heavy import or launch: bad input fails in milliseconds
     from modelverify.api.stage import run_api
     from modelverify.compat.stage import run_compat
     from modelverify.env.stage import run_env
@@ -117,7 +121,9 @@ def execute(opts: RunOptions, say: Say = lambda s: print(s, file=sys.stderr)) ->
         engine_args = [*DEMO_ARGS, *engine_args]
         engine_env = {k: v for k, v in DEMO_ENV.items() if k not in os.environ}
 
-    run_dir = RunDir.create(opts.runs_root, "SmolLM2-135M-Instruct" if opts.model == "demo" else opts.model, opts.out)
+    run_dir = RunDir.create(
+        opts.runs_root, "SmolLM2-135M-Instruct" if opts.model == "demo" else opts.model, opts.out
+    )
     run_dir.write_json(
         "run.json",
         {
@@ -159,7 +165,12 @@ def execute(opts: RunOptions, say: Say = lambda s: print(s, file=sys.stderr)) ->
     if _is_local_path(model_path):
         stage("compat", lambda: run_compat(Path(model_path).expanduser()))
     elif "compat" in opts.stages:
-        record(_skipped("compat", "model is a hub id; compat needs a local folder (download it first)"), time.monotonic())
+        record(
+            _skipped(
+                "compat", "model is a hub id; compat needs a local folder (download it first)"
+            ),
+            time.monotonic(),
+        )
 
     server = None
     base_url = opts.base_url
@@ -182,7 +193,8 @@ def execute(opts: RunOptions, say: Say = lambda s: print(s, file=sys.stderr)) ->
                 engine,
                 cfg,
                 on_launch=lambda rec: run_dir.write_json(
-                    "server.json", {"pid": rec.pid, "pgid": rec.pgid, "command": redact_args(rec.command)}
+                    "server.json",
+                    {"pid": rec.pid, "pgid": rec.pgid, "command": redact_args(rec.command)},
                 ),
             )
             host = flag_value(engine_args, "--host")
@@ -203,11 +215,17 @@ def execute(opts: RunOptions, say: Say = lambda s: print(s, file=sys.stderr)) ->
                 assert server.record is not None
                 rec = server.record
                 sres.command, sres.base_url = redact_args(rec.command), rec.base_url
-                sres.ready_after_s, sres.fell_back_to_module = rec.ready_after_s, rec.fell_back_to_module
+                sres.ready_after_s, sres.fell_back_to_module = (
+                    rec.ready_after_s,
+                    rec.fell_back_to_module,
+                )
                 base_url = rec.base_url
                 sres.memory = _memory(rec.pid)
                 sres.memory_total_bytes = sum(m.rss_bytes for m in sres.memory)
-                sres.status, sres.reason = Status.PASS, f"engine ready after {rec.ready_after_s:.1f} s"
+                sres.status, sres.reason = (
+                    Status.PASS,
+                    f"engine ready after {rec.ready_after_s:.1f} s",
+                )
             except EngineStartError as exc:
                 sres.status, sres.reason = Status.FAIL, redact_text(str(exc), secrets)
                 sres.error = redact_text(exc.log_tail, secrets)
@@ -217,27 +235,52 @@ def execute(opts: RunOptions, say: Say = lambda s: print(s, file=sys.stderr)) ->
                 server.stop()
                 server = None
         elif "serve" in opts.stages and base_url is not None:
-            sres = ServeResult(mode="attach", base_url=redact_text(base_url), status=Status.PASS,
-                               reason=f"attached to {redact_text(base_url)}")
+            sres = ServeResult(
+                mode="attach",
+                base_url=redact_text(base_url),
+                status=Status.PASS,
+                reason=f"attached to {redact_text(base_url)}",
+            )
             record(sres, time.monotonic())
 
         if base_url is not None and served is None:
             served = _served_model(base_url, opts.api_key)
         for name in SERVER_STAGES:
             if name in opts.stages and (base_url is None or served is None):
-                record(_skipped(name, "no server: the serve stage failed or was not run"), time.monotonic())
+                record(
+                    _skipped(name, "no server: the serve stage failed or was not run"),
+                    time.monotonic(),
+                )
         if base_url is not None and served is not None:
             url, model_id = base_url, served
             expected = _int_flag(engine_args, "--max-model-len")
-            stage("api", lambda: run_api(url, model_id, api_key=opts.api_key, expected_max_model_len=expected))
-            stage("perf", lambda: run_perf(url, model_id, run_dir.file("perf_requests.jsonl"),
-                                           api_key=opts.api_key, config=PerfConfig(**opts.perf)))
+            stage(
+                "api",
+                lambda: run_api(
+                    url, model_id, api_key=opts.api_key, expected_max_model_len=expected
+                ),
+            )
+            stage(
+                "perf",
+                lambda: run_perf(
+                    url,
+                    model_id,
+                    run_dir.file("perf_requests.jsonl"),
+                    api_key=opts.api_key,
+                    config=PerfConfig(**opts.perf),
+                ),
+            )
+
             def accuracy() -> StageResult:
                 from modelverify.accuracy.stage import AccuracyConfig, run_accuracy
 
                 return run_accuracy(
-                    url, model_id, run_dir.file("accuracy.jsonl"), api_key=opts.api_key,
-                    config=AccuracyConfig(**opts.accuracy), engine_python=engine_python,
+                    url,
+                    model_id,
+                    run_dir.file("accuracy.jsonl"),
+                    api_key=opts.api_key,
+                    config=AccuracyConfig(**opts.accuracy),
+                    engine_python=engine_python,
                 )
 
             stage("accuracy", accuracy)
@@ -290,9 +333,13 @@ def _served_model(base_url: str, api_key: str | None) -> str | None:
     try:
         r = httpx.get(base_url.rstrip("/") + "/v1/models", headers=headers, timeout=10)
     except httpx.HTTPError as exc:
-        raise ConfigError(f"{redact_text(base_url)} does not answer ({type(exc).__name__}): is the server up?") from exc
+        raise ConfigError(
+            f"{redact_text(base_url)} does not answer ({type(exc).__name__}): is the server up?"
+        ) from exc
     if r.status_code in (401, 403):
-        raise ConfigError(f"{redact_text(base_url)} refused the API key (HTTP {r.status_code}): pass the right --api-key")
+        raise ConfigError(
+            f"{redact_text(base_url)} refused the API key (HTTP {r.status_code}): pass the right --api-key"
+        )
     try:
         data = r.json()["data"]
         return str(data[0]["id"])

@@ -88,9 +88,13 @@ def load_items(path: Path, limit: int | None = None) -> list[Item]:
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise DataError(f"{path} line {n}: not JSON ({exc.msg}): fix or remove the line") from exc
-            if not isinstance(obj, dict) or not isinstance(obj.get("question"), str) or not isinstance(
-                obj.get("answer"), str
+                raise DataError(
+                    f"{path} line {n}: not JSON ({exc.msg}): fix or remove the line"
+                ) from exc
+            if (
+                not isinstance(obj, dict)
+                or not isinstance(obj.get("question"), str)
+                or not isinstance(obj.get("answer"), str)
             ):
                 raise DataError(f"{path} line {n}: needs string fields 'question' and 'answer'")
             items.append(Item(index=len(items), question=obj["question"], answer=obj["answer"]))

@@ -15,8 +15,10 @@ STOP_SEQUENCES = ["Question:"]
 
 @lru_cache(maxsize=1)
 def _prompt_data() -> dict[str, Any]:
-    text = resources.files("modelverify.data").joinpath("gsm8k_4shot_cot_chat_prompt.json").read_text(
-        encoding="utf-8"
+    text = (
+        resources.files("modelverify.data")
+        .joinpath("gsm8k_4shot_cot_chat_prompt.json")
+        .read_text(encoding="utf-8")
     )
     data: dict[str, Any] = json.loads(text)
     return data
@@ -34,7 +36,9 @@ def completion_prompt(question: str) -> str:
     """The same shots as plain text, for base models served without a chat template."""
     parts = []
     for m in _prompt_data()["fewshot_messages"]:
-        parts.append(m["content"] if m["role"] == "user" else " " + m["content"].rstrip("\n") + "\n\n")
+        parts.append(
+            m["content"] if m["role"] == "user" else " " + m["content"].rstrip("\n") + "\n\n"
+        )
     parts.append(_prompt_data()["question_template"].format(question=question))
     return "".join(parts)
 

@@ -14,13 +14,18 @@ from pathlib import Path
 from typing import Any
 
 from modelverify.accuracy.data import Item, load_items, locate_gsm8k, verify_bundled
-from modelverify.accuracy.prompt import STOP_SEQUENCES, chat_messages, completion_prompt, prompt_hash
+from modelverify.accuracy.prompt import (
+    STOP_SEQUENCES,
+    chat_messages,
+    completion_prompt,
+    prompt_hash,
+)
 from modelverify.accuracy.scoring import aisbench_correct, extract_answer, gold_answer, is_correct
 from modelverify.accuracy.stats import sample_size_for_half_width, wilson_interval
 from modelverify.client import OpenAIClient, make_timeout
 from modelverify.errors import EndpointError
-from modelverify.rundir import JsonlWriter, read_jsonl
 from modelverify.results import Model, StageResult, Status
+from modelverify.rundir import JsonlWriter, read_jsonl
 
 
 class AccuracyConfig(Model):
@@ -120,14 +125,23 @@ def _grade(item: Item, answer: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _run(
-    base_url: str, model: str, api_key: str | None, cfg: AccuracyConfig, items: list[Item], jsonl: Path
+    base_url: str,
+    model: str,
+    api_key: str | None,
+    cfg: AccuracyConfig,
+    items: list[Item],
+    jsonl: Path,
 ) -> tuple[list[dict[str, Any]], int, float]:
     done: dict[int, dict[str, Any]] = {}
     for rec in read_jsonl(jsonl):
         idx = rec.get("index")
-        if isinstance(idx, int) and "error" not in rec and idx < len(items):
-            if rec.get("key") == _key(items[idx], cfg, _payload(items[idx], cfg)):
-                done[idx] = rec
+        if (
+            isinstance(idx, int)
+            and "error" not in rec
+            and idx < len(items)
+            and rec.get("key") == _key(items[idx], cfg, _payload(items[idx], cfg))
+        ):
+            done[idx] = rec
     resumed = len(done)
     todo = [it for it in items if it.index not in done]
     queue: asyncio.Queue[Item] = asyncio.Queue()
@@ -136,7 +150,9 @@ async def _run(
     records = dict(done)
 
     async with OpenAIClient(
-        base_url, api_key=api_key, timeout=make_timeout(900, read=600),
+        base_url,
+        api_key=api_key,
+        timeout=make_timeout(900, read=600),
         max_connections=max(cfg.concurrency, 1),
     ) as client:
         with JsonlWriter(jsonl) as out:
@@ -162,7 +178,9 @@ async def _run(
                     records[it.index] = rec
 
             t0 = time.perf_counter()
-            await asyncio.gather(*(worker() for _ in range(max(1, min(cfg.concurrency, len(todo) or 1)))))
+            await asyncio.gather(
+                *(worker() for _ in range(max(1, min(cfg.concurrency, len(todo) or 1))))
+            )
             wall = time.perf_counter() - t0
     return [records[i] for i in sorted(records)], resumed, wall
 
@@ -196,7 +214,9 @@ def run_accuracy(
 def summarise(records: list[dict[str, Any]], cfg: AccuracyConfig) -> AccuracyResult:
     graded = [r for r in records if "error" not in r]
     n, k = len(graded), sum(1 for r in graded if r.get("correct"))
-    res = AccuracyResult(config=cfg, items=len(records), answered=n, correct=k, errors=len(records) - n)
+    res = AccuracyResult(
+        config=cfg, items=len(records), answered=n, correct=k, errors=len(records) - n
+    )
     rules: dict[str, int] = {}
     for r in graded:
         rules[str(r.get("rule"))] = rules.get(str(r.get("rule")), 0) + 1

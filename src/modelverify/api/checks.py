@@ -122,7 +122,7 @@ async def run_checks(ctx: CheckContext, only: set[str] | None = None) -> list[Ch
         t0 = time.perf_counter()
         try:
             r = await c.fn(ctx)
-        except Exception as exc:  # noqa: BLE001 - one broken check must not end the suite
+        except Exception as exc:
             r = result(c, Status.FAIL, f"check raised {type(exc).__name__}: {exc}")
         r.duration_s = time.perf_counter() - t0
         out.append(r)

@@ -102,5 +102,7 @@ async def chat_basic(ctx: CheckContext) -> CheckResult:
     if finish != "stop":
         return result(CHAT, Status.WARN, f"finish_reason {finish!r} (answer hit max_tokens)", ev)
     if "paris" not in content.lower():
-        return result(CHAT, Status.WARN, "answer does not mention Paris (model may be too small)", ev)
+        return result(
+            CHAT, Status.WARN, "answer does not mention Paris (model may be too small)", ev
+        )
     return result(CHAT, Status.PASS, "assistant answered, mentions Paris, finish_reason stop", ev)

@@ -33,8 +33,12 @@ def summarise(checks: list[CheckResult]) -> tuple[Status, str]:
     return Status.PASS, f"all {len(checks)} checks passed"
 
 
-async def _run(base_url: str, model: str, api_key: str | None, expected_mml: int | None) -> ApiResult:
-    async with OpenAIClient(base_url, api_key=api_key, timeout=make_timeout(120, read=60)) as client:
+async def _run(
+    base_url: str, model: str, api_key: str | None, expected_mml: int | None
+) -> ApiResult:
+    async with OpenAIClient(
+        base_url, api_key=api_key, timeout=make_timeout(120, read=60)
+    ) as client:
         ctx = CheckContext(client=client, model=model, expected_max_model_len=expected_mml)
         checks = await run_checks(ctx)
     status, reason = summarise(checks)
@@ -42,7 +46,11 @@ async def _run(base_url: str, model: str, api_key: str | None, expected_mml: int
 
 
 def run_api(
-    base_url: str, model: str, *, api_key: str | None = None, expected_max_model_len: int | None = None
+    base_url: str,
+    model: str,
+    *,
+    api_key: str | None = None,
+    expected_max_model_len: int | None = None,
 ) -> ApiResult:
     t0 = time.monotonic()
     res = asyncio.run(_run(base_url, model, api_key, expected_max_model_len))

@@ -15,10 +15,17 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def api_key_options(fn: F) -> F:
-    fn = click.option("--api-key-file", type=click.Path(dir_okay=False, path_type=Path),
-                      help="Read the API key from this file.")(fn)
-    fn = click.option("--api-key", envvar="VLLM_API_KEY", default=None,
-                      help="API key (or $VLLM_API_KEY); redacted from every output.")(fn)
+    fn = click.option(
+        "--api-key-file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Read the API key from this file.",
+    )(fn)
+    fn = click.option(
+        "--api-key",
+        envvar="VLLM_API_KEY",
+        default=None,
+        help="API key (or $VLLM_API_KEY); redacted from every output.",
+    )(fn)
     return fn
 
 

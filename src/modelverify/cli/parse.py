@@ -26,7 +26,9 @@ def npu_smi(file: str) -> None:
     """`npu-smi info` output (FILE or - for stdin)."""
     from modelverify.env.npu_smi import parse_npu_smi
 
-    click.echo(json.dumps(parse_npu_smi(_read(file)).model_dump(mode="json"), indent=2, ensure_ascii=False))
+    click.echo(
+        json.dumps(parse_npu_smi(_read(file)).model_dump(mode="json"), indent=2, ensure_ascii=False)
+    )
 
 
 @parse.command("nvidia-smi")
@@ -35,7 +37,11 @@ def nvidia_smi(file: str) -> None:
     """`nvidia-smi` table output (FILE or - for stdin)."""
     from modelverify.env.nvidia_smi import parse_nvidia_smi
 
-    click.echo(json.dumps(parse_nvidia_smi(_read(file)).model_dump(mode="json"), indent=2, ensure_ascii=False))
+    click.echo(
+        json.dumps(
+            parse_nvidia_smi(_read(file)).model_dump(mode="json"), indent=2, ensure_ascii=False
+        )
+    )
 
 
 @parse.command("vllm-log")
@@ -44,4 +50,8 @@ def vllm_log(file: str) -> None:
     """A `vllm serve` start-up log (FILE or - for stdin)."""
     from modelverify.serve.logparse import parse_vllm_log
 
-    click.echo(json.dumps(parse_vllm_log(_read(file)).model_dump(mode="json"), indent=2, ensure_ascii=False))
+    click.echo(
+        json.dumps(
+            parse_vllm_log(_read(file)).model_dump(mode="json"), indent=2, ensure_ascii=False
+        )
+    )

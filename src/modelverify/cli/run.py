@@ -15,27 +15,75 @@ from modelverify.run import STAGES, RunOptions, execute
 @click.command(context_settings={"ignore_unknown_options": False})
 @click.argument("model", required=False, default="demo")
 @click.argument("engine_args", nargs=-1, type=click.UNPROCESSED)
-@click.option("--stages", default=",".join(STAGES), show_default=True, help="Comma-separated subset to run.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Run directory (default: runs/<time>-<model>).")
-@click.option("--base-url", help="Attach to a running OpenAI-compatible server instead of launching one.")
-@click.option("--served-model-name", help="Model id to use in requests (default: the first in /v1/models).")
+@click.option(
+    "--stages", default=",".join(STAGES), show_default=True, help="Comma-separated subset to run."
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Run directory (default: runs/<time>-<model>).",
+)
+@click.option(
+    "--base-url", help="Attach to a running OpenAI-compatible server instead of launching one."
+)
+@click.option(
+    "--served-model-name", help="Model id to use in requests (default: the first in /v1/models)."
+)
 @api_key_options
-@click.option("--engine-python", help="Python of the engine's environment (default: this one or `vllm` on PATH).")
-@click.option("--startup-timeout", type=float, default=600.0, show_default=True, help="Seconds to wait for the engine.")
+@click.option(
+    "--engine-python",
+    help="Python of the engine's environment (default: this one or `vllm` on PATH).",
+)
+@click.option(
+    "--startup-timeout",
+    type=float,
+    default=600.0,
+    show_default=True,
+    help="Seconds to wait for the engine.",
+)
 @click.option("--limit", type=int, default=None, help="GSM8K items (default: all 1319).")
-@click.option("--dataset", type=click.Path(dir_okay=False), help="A GSM8K-style JSONL instead of the bundled test split.")
+@click.option(
+    "--dataset",
+    type=click.Path(dir_okay=False),
+    help="A GSM8K-style JSONL instead of the bundled test split.",
+)
 @click.option("--eval-concurrency", type=int, default=8, show_default=True)
-@click.option("--temperature", type=float, default=0.6, show_default=True, help="GSM8K sampling temperature.")
+@click.option(
+    "--temperature", type=float, default=0.6, show_default=True, help="GSM8K sampling temperature."
+)
 @click.option("--top-p", type=float, default=0.95, show_default=True)
-@click.option("--max-tokens", type=int, default=512, show_default=True, help="GSM8K max output tokens.")
+@click.option(
+    "--max-tokens", type=int, default=512, show_default=True, help="GSM8K max output tokens."
+)
 @click.option("--seed", type=int, default=None)
-@click.option("--reference-accuracy", type=float, default=None, help="Expected GSM8K accuracy (0-1) to judge against.")
+@click.option(
+    "--reference-accuracy",
+    type=float,
+    default=None,
+    help="Expected GSM8K accuracy (0-1) to judge against.",
+)
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
-def run(model: str, engine_args: tuple[str, ...], stages: str, out: Path | None, base_url: str | None,
-        served_model_name: str | None, api_key: str | None, api_key_file: Path | None,
-        engine_python: str | None, startup_timeout: float, limit: int | None, dataset: str | None,
-        eval_concurrency: int, temperature: float, top_p: float, max_tokens: int, seed: int | None,
-        reference_accuracy: float | None, lang: str) -> None:
+def run(
+    model: str,
+    engine_args: tuple[str, ...],
+    stages: str,
+    out: Path | None,
+    base_url: str | None,
+    served_model_name: str | None,
+    api_key: str | None,
+    api_key_file: Path | None,
+    engine_python: str | None,
+    startup_timeout: float,
+    limit: int | None,
+    dataset: str | None,
+    eval_concurrency: int,
+    temperature: float,
+    top_p: float,
+    max_tokens: int,
+    seed: int | None,
+    reference_accuracy: float | None,
+    lang: str,
+) -> None:
     """Verify MODEL (a folder, a hub id, or 'demo') end to end; flags after `--` go to vLLM.
 
     Example: modelverify run /models/Qwen3-8B -- --max-model-len 8192 --dtype bfloat16
@@ -48,7 +96,9 @@ def run(model: str, engine_args: tuple[str, ...], stages: str, out: Path | None,
     if unknown:
         raise ConfigError(f"unknown stage(s) {', '.join(unknown)}: choose from {', '.join(STAGES)}")
     if base_url and engine_args:
-        raise ConfigError("engine flags after `--` need a launched engine: drop them or drop --base-url")
+        raise ConfigError(
+            "engine flags after `--` need a launched engine: drop them or drop --base-url"
+        )
     if limit is not None and limit < 1:
         raise ConfigError("--limit must be at least 1")
     from modelverify.report.verdict import EXIT_CODES
@@ -64,9 +114,16 @@ def run(model: str, engine_args: tuple[str, ...], stages: str, out: Path | None,
             api_key=resolve_api_key(api_key, api_key_file),
             engine_python=engine_python,
             startup_timeout_s=startup_timeout,
-            accuracy={"limit": limit, "dataset": dataset, "concurrency": eval_concurrency,
-                      "temperature": temperature, "top_p": top_p, "max_tokens": max_tokens, "seed": seed,
-                      "reference_accuracy": reference_accuracy},
+            accuracy={
+                "limit": limit,
+                "dataset": dataset,
+                "concurrency": eval_concurrency,
+                "temperature": temperature,
+                "top_p": top_p,
+                "max_tokens": max_tokens,
+                "seed": seed,
+                "reference_accuracy": reference_accuracy,
+            },
             lang=lang,
             argv=["modelverify", *sys.argv[1:]],
         )
@@ -81,6 +138,8 @@ def run(model: str, engine_args: tuple[str, ...], stages: str, out: Path | None,
     else:
         from modelverify.report.verdict import overall_verdict
 
-        verdict, _ = overall_verdict({k: v.model_dump(mode="json") for k, v in outcome.results.items()})
+        verdict, _ = overall_verdict(
+            {k: v.model_dump(mode="json") for k, v in outcome.results.items()}
+        )
     click.echo(f"verdict: {verdict}; run directory: {outcome.run_dir.path}")
     sys.exit(EXIT_CODES[verdict])

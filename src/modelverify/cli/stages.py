@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TextIO
 
 import click
 
-from modelverify.cli.options import api_key_options, resolve_api_key, served_model
+from modelverify.cli.options import F, api_key_options, resolve_api_key, served_model
 from modelverify.rundir import RunDir
 
 
@@ -19,7 +20,9 @@ def _emit(result_json: str, out: Path | None, name: str) -> None:
 
 @click.command()
 @click.option("--engine-python", help="Python of the engine's environment.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Also write env.json here.")
+@click.option(
+    "--out", type=click.Path(file_okay=False, path_type=Path), help="Also write env.json here."
+)
 def env(engine_python: str | None, out: Path | None) -> None:
     """Probe the accelerator, CPU and package versions."""
     from modelverify.env.stage import run_env
@@ -29,7 +32,9 @@ def env(engine_python: str | None, out: Path | None) -> None:
 
 @click.command()
 @click.argument("model_dir", type=click.Path(path_type=Path))
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Also write compat.json here.")
+@click.option(
+    "--out", type=click.Path(file_okay=False, path_type=Path), help="Also write compat.json here."
+)
 def compat(model_dir: Path, out: Path | None) -> None:
     """Judge a model folder against the engine before launching anything."""
     from modelverify.compat.stage import run_compat
@@ -37,17 +42,28 @@ def compat(model_dir: Path, out: Path | None) -> None:
     _emit(run_compat(model_dir).model_dump_json(indent=2), out, "compat")
 
 
-def _server_options(fn):  # type: ignore[no-untyped-def]
-    fn = click.option("--out", type=click.Path(file_okay=False, path_type=Path),
-                      help="Run directory for the stage's files.")(fn)
+def _server_options(fn: F) -> F:
+    fn = click.option(
+        "--out",
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Run directory for the stage's files.",
+    )(fn)
     fn = click.option("--model", "model", help="Model id (default: the first in /v1/models).")(fn)
-    fn = click.option("--base-url", required=True, help="The server, e.g. http://127.0.0.1:8000")(fn)
+    fn = click.option("--base-url", required=True, help="The server, e.g. http://127.0.0.1:8000")(
+        fn
+    )
     return api_key_options(fn)
 
 
 @click.command()
 @_server_options
-def api(base_url: str, model: str | None, out: Path | None, api_key: str | None, api_key_file: Path | None) -> None:
+def api(
+    base_url: str,
+    model: str | None,
+    out: Path | None,
+    api_key: str | None,
+    api_key_file: Path | None,
+) -> None:
     """Run the OpenAI-API conformance checks against a server."""
     from modelverify.api.stage import run_api
 
@@ -61,16 +77,29 @@ def api(base_url: str, model: str | None, out: Path | None, api_key: str | None,
 @click.option("--requests", "n", type=int, default=50, show_default=True)
 @click.option("--concurrency", type=int, default=10, show_default=True)
 @click.option("--max-tokens", type=int, default=50, show_default=True)
-def perf(base_url: str, model: str | None, out: Path | None, api_key: str | None, api_key_file: Path | None,
-         n: int, concurrency: int, max_tokens: int) -> None:
+def perf(
+    base_url: str,
+    model: str | None,
+    out: Path | None,
+    api_key: str | None,
+    api_key_file: Path | None,
+    n: int,
+    concurrency: int,
+    max_tokens: int,
+) -> None:
     """The seed's latency and concurrency tests, streamed (TTFT/TPOT/ITL/E2EL)."""
     from modelverify.perf.stage import PerfConfig, run_perf
 
     key = resolve_api_key(api_key, api_key_file)
     run_dir = RunDir.create(None, "perf", out)
     cfg = PerfConfig(concurrent_requests=n, concurrency=concurrency, max_tokens=max_tokens)
-    res = run_perf(base_url, served_model(base_url, model, key), run_dir.file("perf_requests.jsonl"),
-                   api_key=key, config=cfg)
+    res = run_perf(
+        base_url,
+        served_model(base_url, model, key),
+        run_dir.file("perf_requests.jsonl"),
+        api_key=key,
+        config=cfg,
+    )
     _emit(res.model_dump_json(indent=2), run_dir.path, "perf")
 
 
@@ -78,19 +107,42 @@ def perf(base_url: str, model: str | None, out: Path | None, api_key: str | None
 @click.pass_context
 @click.option("--base-url", help="The server, e.g. http://127.0.0.1:8000")
 @click.option("--model", "model", help="Model id (default: the first in /v1/models).")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Run directory (resumes accuracy.jsonl there).")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Run directory (resumes accuracy.jsonl there).",
+)
 @api_key_options
 @click.option("--limit", type=int, default=None)
 @click.option("--dataset", type=click.Path(dir_okay=False))
-@click.option("--api", "api_kind", type=click.Choice(["chat", "completions"]), default="chat", show_default=True)
+@click.option(
+    "--api",
+    "api_kind",
+    type=click.Choice(["chat", "completions"]),
+    default="chat",
+    show_default=True,
+)
 @click.option("--concurrency", type=int, default=8, show_default=True)
 @click.option("--temperature", type=float, default=0.6, show_default=True)
 @click.option("--top-p", type=float, default=0.95, show_default=True)
 @click.option("--max-tokens", type=int, default=512, show_default=True)
 @click.option("--seed", type=int, default=None)
-def accuracy(ctx: click.Context, base_url: str | None, model: str | None, out: Path | None, api_key: str | None,
-             api_key_file: Path | None, limit: int | None, dataset: str | None, api_kind: str, concurrency: int,
-             temperature: float, top_p: float, max_tokens: int, seed: int | None) -> None:
+def accuracy(
+    ctx: click.Context,
+    base_url: str | None,
+    model: str | None,
+    out: Path | None,
+    api_key: str | None,
+    api_key_file: Path | None,
+    limit: int | None,
+    dataset: str | None,
+    api_kind: str,
+    concurrency: int,
+    temperature: float,
+    top_p: float,
+    max_tokens: int,
+    seed: int | None,
+) -> None:
     """GSM8K 4-shot CoT against a server (resumable); `accuracy grade FILE` grades offline."""
     if ctx.invoked_subcommand is not None:
         return
@@ -100,16 +152,29 @@ def accuracy(ctx: click.Context, base_url: str | None, model: str | None, out: P
 
     key = resolve_api_key(api_key, api_key_file)
     run_dir = RunDir.create(None, "accuracy", out)
-    cfg = AccuracyConfig(limit=limit, dataset=dataset, api=api_kind, concurrency=concurrency,
-                         temperature=temperature, top_p=top_p, max_tokens=max_tokens, seed=seed)
-    res = run_accuracy(base_url, served_model(base_url, model, key), run_dir.file("accuracy.jsonl"),
-                       api_key=key, config=cfg)
+    cfg = AccuracyConfig(
+        limit=limit,
+        dataset=dataset,
+        api=api_kind,
+        concurrency=concurrency,
+        temperature=temperature,
+        top_p=top_p,
+        max_tokens=max_tokens,
+        seed=seed,
+    )
+    res = run_accuracy(
+        base_url,
+        served_model(base_url, model, key),
+        run_dir.file("accuracy.jsonl"),
+        api_key=key,
+        config=cfg,
+    )
     _emit(res.model_dump_json(indent=2), run_dir.path, "accuracy")
 
 
 @accuracy.command()
 @click.argument("file", type=click.File("r", encoding="utf-8"))
-def grade(file: click.utils.LazyFile) -> None:
+def grade(file: TextIO) -> None:
     """Grade JSONL lines with `completion` and `reference`; adds `extracted` and `correct`."""
     from modelverify.accuracy.scoring import grade_lines
 
@@ -119,7 +184,10 @@ def grade(file: click.utils.LazyFile) -> None:
         n += 1
         k += bool(rec["correct"])
         missing += rec["extracted"] is None
-    click.echo(f"graded {n} lines: {k} correct ({k / max(n, 1):.2%}), {missing} without an answer", err=True)
+    click.echo(
+        f"graded {n} lines: {k} correct ({k / max(n, 1):.2%}), {missing} without an answer",
+        err=True,
+    )
 
 
 COMMANDS = [env, compat, api, perf, accuracy]

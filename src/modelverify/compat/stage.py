@@ -47,7 +47,9 @@ def load_config(model_dir: Path) -> dict[str, Any]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ConfigError(f"{cfg} is not valid JSON (line {exc.lineno}): re-download the model") from exc
+        raise ConfigError(
+            f"{cfg} is not valid JSON (line {exc.lineno}): re-download the model"
+        ) from exc
     if not isinstance(data, dict):
         raise ConfigError(f"{cfg} is not a JSON object: re-download the model")
     if not data.get("architectures"):
@@ -74,7 +76,8 @@ def summarise_model(model_dir: Path) -> ModelSummary:
         path=str(model_dir),
         architectures=list(data.get("architectures") or []),
         model_type=data.get("model_type"),
-        dtype=str(data.get("torch_dtype") or data.get("dtype") or text.get("torch_dtype") or "") or None,
+        dtype=str(data.get("torch_dtype") or data.get("dtype") or text.get("torch_dtype") or "")
+        or None,
         quantization=quant.get("quant_method") if isinstance(quant, dict) else None,
         num_layers=text.get("num_hidden_layers"),
         hidden_size=hidden,

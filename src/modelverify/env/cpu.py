@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+from dataclasses import dataclass
 from pathlib import Path
 
 from modelverify.results import Model
@@ -37,7 +38,17 @@ class CpuInfo(Model):
     memory_available_bytes: int | None = None
 
 
-def parse_cpuinfo(text: str) -> dict[str, object]:
+@dataclass(frozen=True)
+class CpuText:
+    """What ``/proc/cpuinfo`` says."""
+
+    model_name: str | None
+    sockets: int | None
+    physical_cores: int | None
+    flags: frozenset[str]
+
+
+def parse_cpuinfo(text: str) -> CpuText:
     """Model name, physical ids, core counts and flags from ``/proc/cpuinfo`` text."""
     model: str | None = None
     sockets: set[str] = set()
@@ -56,12 +67,7 @@ def parse_cpuinfo(text: str) -> dict[str, object]:
             cores.add((phys, value))
         elif key in ("flags", "Features") and not flags:
             flags = set(value.split())
-    return {
-        "model_name": model,
-        "sockets": len(sockets) or None,
-        "physical_cores": len(cores) or None,
-        "flags": flags,
-    }
+    return CpuText(model, len(sockets) or None, len(cores) or None, frozenset(flags))
 
 
 def parse_meminfo(text: str) -> tuple[int | None, int | None]:
@@ -75,7 +81,7 @@ def parse_meminfo(text: str) -> tuple[int | None, int | None]:
     return vals.get("MemTotal"), vals.get("MemAvailable")
 
 
-def isa_class(flags: set[str]) -> str:
+def isa_class(flags: set[str] | frozenset[str]) -> str:
     if {"amx_bf16", "amx_tile"} <= flags:
         return "AMX"
     if "avx512f" in flags:
@@ -87,7 +93,9 @@ def isa_class(flags: set[str]) -> str:
     return "no AVX2"
 
 
-def probe_cpu(proc: Path = Path("/proc"), sys_node: Path = Path("/sys/devices/system/node")) -> CpuInfo:
+def probe_cpu(
+    proc: Path = Path("/proc"), sys_node: Path = Path("/sys/devices/system/node")
+) -> CpuInfo:
     def read(p: Path) -> str:
         try:
             return p.read_text()
@@ -96,19 +104,18 @@ def probe_cpu(proc: Path = Path("/proc"), sys_node: Path = Path("/sys/devices/sy
 
     info = parse_cpuinfo(read(proc / "cpuinfo"))
     total, avail = parse_meminfo(read(proc / "meminfo"))
-    flags = info["flags"]
-    assert isinstance(flags, set)
+    flags = info.flags
     numa = len(list(sys_node.glob("node[0-9]*"))) if sys_node.exists() else None
     try:
         usable: int | None = len(os.sched_getaffinity(0))
     except AttributeError:
         usable = None
     return CpuInfo(
-        model_name=info["model_name"],  # type: ignore[arg-type]
+        model_name=info.model_name,
         architecture=platform.machine(),
         logical_cores=os.cpu_count() or 1,
-        physical_cores=info["physical_cores"],  # type: ignore[arg-type]
-        sockets=info["sockets"],  # type: ignore[arg-type]
+        physical_cores=info.physical_cores,
+        sockets=info.sockets,
         numa_nodes=numa or None,
         usable_cores=usable,
         isa=sorted(f for f in ISA_FLAGS if f in flags),
@@ -118,4 +125,4 @@ def probe_cpu(proc: Path = Path("/proc"), sys_node: Path = Path("/sys/devices/sy
     )
 
 
-__all__ = ["CpuInfo", "isa_class", "parse_cpuinfo", "parse_meminfo", "probe_cpu"]
+__all__ = ["CpuInfo", "CpuText", "isa_class", "parse_cpuinfo", "parse_meminfo", "probe_cpu"]

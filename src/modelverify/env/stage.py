@@ -12,8 +12,12 @@ from modelverify.env.cpu import CpuInfo, probe_cpu
 from modelverify.env.versions import Versions, probe_versions
 from modelverify.results import Model, StageResult, Status
 
-SELECTION_VARS = ("ASCEND_RT_VISIBLE_DEVICES", "CUDA_VISIBLE_DEVICES", "VLLM_CPU_KVCACHE_SPACE",
-                  "VLLM_CPU_OMP_THREADS_BIND")
+SELECTION_VARS = (
+    "ASCEND_RT_VISIBLE_DEVICES",
+    "CUDA_VISIBLE_DEVICES",
+    "VLLM_CPU_KVCACHE_SPACE",
+    "VLLM_CPU_OMP_THREADS_BIND",
+)
 
 
 class Finding(Model):
@@ -73,13 +77,20 @@ def judge_versions(platform_name: str, versions: Versions) -> list[Finding]:
         out.append(Finding(subject="vllm", status=Status.PASS, reason=f"vLLM {vllm} installed"))
     else:
         out.append(
-            Finding(subject="vllm", status=Status.FAIL, reason="vLLM is not installed in the engine's Python")
+            Finding(
+                subject="vllm",
+                status=Status.FAIL,
+                reason="vLLM is not installed in the engine's Python",
+            )
         )
     if platform_name == "npu":
         va = versions.get("vllm-ascend")
         out.append(
-            Finding(subject="vllm-ascend", status=Status.PASS if va else Status.FAIL,
-                    reason=f"vLLM-Ascend {va} installed" if va else "vllm-ascend is not installed")
+            Finding(
+                subject="vllm-ascend",
+                status=Status.PASS if va else Status.FAIL,
+                reason=f"vLLM-Ascend {va} installed" if va else "vllm-ascend is not installed",
+            )
         )
         if versions.cann_version is None:
             out.append(Finding(subject="CANN", status=Status.FAIL, reason="CANN toolkit not found"))

@@ -65,7 +65,9 @@ class Versions(Model):
         return None
 
 
-def engine_package_versions(python: str, timeout: float = 30.0) -> tuple[dict[str, str], str | None]:
+def engine_package_versions(
+    python: str, timeout: float = 30.0
+) -> tuple[dict[str, str], str | None]:
     """Installed versions of :data:`PACKAGES` in ``python``'s environment, and an error if any."""
     try:
         out = subprocess.run(
@@ -133,4 +135,11 @@ def probe_versions(python: str | None) -> Versions:
     )
 
 
-__all__ = ["PACKAGES", "PackageVersion", "Versions", "find_cann", "parse_cann_info", "probe_versions"]
+__all__ = [
+    "PACKAGES",
+    "PackageVersion",
+    "Versions",
+    "find_cann",
+    "parse_cann_info",
+    "probe_versions",
+]

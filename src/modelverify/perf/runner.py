@@ -54,7 +54,7 @@ async def one_request(
             rec.error = "EmptyResponse: no content chunk"
     except EndpointError as exc:
         rec.error = f"EndpointError: {exc}"
-    except Exception as exc:  # noqa: BLE001 - any transport failure is a failed sample
+    except Exception as exc:
         rec.error = f"{type(exc).__name__}: {exc}"
     return rec
 

@@ -22,8 +22,8 @@ from modelverify.perf.metrics import (
     summarise_ms,
 )
 from modelverify.perf.runner import run_load
-from modelverify.rundir import JsonlWriter
 from modelverify.results import Model, StageResult, Status
+from modelverify.rundir import JsonlWriter
 
 SEED_PROMPT = "The future of artificial intelligence is"
 
@@ -77,7 +77,9 @@ def _load_test(name: str, records: list[RequestRecord], wall: float, concurrency
     )
 
 
-async def _run(base_url: str, model: str, api_key: str | None, cfg: PerfConfig, jsonl: Path) -> PerfResult:
+async def _run(
+    base_url: str, model: str, api_key: str | None, cfg: PerfConfig, jsonl: Path
+) -> PerfResult:
     def body(_: int) -> dict[str, Any]:
         return {
             "model": model,
@@ -93,28 +95,46 @@ async def _run(base_url: str, model: str, api_key: str | None, cfg: PerfConfig, 
     ) as client:
         with JsonlWriter(jsonl) as out:
             if cfg.warmup_requests:
-                await run_load(client, "/v1/completions", body, n=cfg.warmup_requests,
-                               concurrency=1, test="warmup")
+                await run_load(
+                    client,
+                    "/v1/completions",
+                    body,
+                    n=cfg.warmup_requests,
+                    concurrency=1,
+                    test="warmup",
+                )
             recs, wall = await run_load(
-                client, "/v1/completions", body, n=cfg.sequential_requests, concurrency=1,
-                test="sequential", on_record=lambda r: out.write(r.model_dump(mode="json")),
+                client,
+                "/v1/completions",
+                body,
+                n=cfg.sequential_requests,
+                concurrency=1,
+                test="sequential",
+                on_record=lambda r: out.write(r.model_dump(mode="json")),
             )
             res.sequential = _load_test("sequential", recs, wall, 1)
             recs, wall = await run_load(
-                client, "/v1/completions", body, n=cfg.concurrent_requests,
-                concurrency=cfg.concurrency, test="concurrent",
+                client,
+                "/v1/completions",
+                body,
+                n=cfg.concurrent_requests,
+                concurrency=cfg.concurrency,
+                test="concurrent",
                 on_record=lambda r: out.write(r.model_dump(mode="json")),
             )
             res.concurrent = _load_test("concurrent", recs, wall, cfg.concurrency)
     tests = [t for t in (res.sequential, res.concurrent) if t is not None]
     failed = [t for t in tests if t.successes < t.requests]
     if any(t.successes == 0 for t in tests):
-        res.status, res.reason = Status.FAIL, "requests failed: " + ", ".join(
-            f"{t.name} {t.successes}/{t.requests}" for t in failed
+        res.status, res.reason = (
+            Status.FAIL,
+            "requests failed: " + ", ".join(f"{t.name} {t.successes}/{t.requests}" for t in failed),
         )
     elif failed:
-        res.status, res.reason = Status.WARN, "some requests failed: " + ", ".join(
-            f"{t.name} {t.successes}/{t.requests}" for t in failed
+        res.status, res.reason = (
+            Status.WARN,
+            "some requests failed: "
+            + ", ".join(f"{t.name} {t.successes}/{t.requests}" for t in failed),
         )
     else:
         # Without an SLO or a baseline there is nothing to pass against: say so (report issue).
@@ -124,7 +144,12 @@ async def _run(base_url: str, model: str, api_key: str | None, cfg: PerfConfig, 
 
 
 def run_perf(
-    base_url: str, model: str, jsonl: Path, *, api_key: str | None = None, config: PerfConfig | None = None
+    base_url: str,
+    model: str,
+    jsonl: Path,
+    *,
+    api_key: str | None = None,
+    config: PerfConfig | None = None,
 ) -> PerfResult:
     t0 = time.monotonic()
     res = asyncio.run(_run(base_url, model, api_key, config or PerfConfig(), jsonl))

@@ -47,7 +47,9 @@ def render(results: dict[str, Any], run_dir: Path, lang: str = "zh") -> str:
         sections.compat_section(st.get("compat"), st.get("serve"), t, lang),
         sections.summary_section(results, t, lang),
         sections.appendix_section(results, run_dir, t, lang),
-        t["generated"].format(time=time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()), version=__version__),
+        t["generated"].format(
+            time=time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()), version=__version__
+        ),
     ]
     return "\n\n".join(p for p in parts if p) + "\n"
 

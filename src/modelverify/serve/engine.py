@@ -56,7 +56,9 @@ class EngineSpec:
         script = Path(self.python).parent / "vllm"
         return "vllm" in self.distributions and script.exists()
 
-    def serve_command(self, model: str, args: list[str], *, force_module: bool = False) -> list[str]:
+    def serve_command(
+        self, model: str, args: list[str], *, force_module: bool = False
+    ) -> list[str]:
         """The command that serves ``model`` with the user's ``args`` passed through verbatim."""
         if self.cli_works and not force_module:
             return [str(Path(self.python).parent / "vllm"), "serve", model, *args]

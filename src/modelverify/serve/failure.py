@@ -33,7 +33,7 @@ def explain_failure(log_path: Path) -> str:
         diag = diagnose(text)
         if diag is not None:
             return str(diag.one_line())
-    except Exception:  # noqa: BLE001, S110 - diagnosis is best effort; fall back below
+    except Exception:
         pass
     return root_cause_line(text) or "no exception in the log"
 

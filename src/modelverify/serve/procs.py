@@ -6,6 +6,7 @@ parent's process group. Stopping the group alone can leak them, so we walk the t
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
@@ -84,10 +85,8 @@ def tree_rss(pid: int) -> dict[int, int]:
 
 def _signal(pids: list[int], sig: int) -> None:
     for p in pids:
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(p, sig)
-        except (ProcessLookupError, PermissionError):
-            pass
 
 
 def stop_tree(pid: int, pgid: int | None, grace_s: float = 15.0) -> list[int]:
@@ -97,10 +96,8 @@ def stop_tree(pid: int, pgid: int | None, grace_s: float = 15.0) -> list[int]:
     """
     targets = [pid, *descendants(pid)]
     if pgid is not None:
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pgid, signal.SIGTERM)
-        except (ProcessLookupError, PermissionError):
-            pass
     _signal(targets, signal.SIGTERM)
     deadline = time.monotonic() + grace_s
     while time.monotonic() < deadline:
@@ -111,10 +108,8 @@ def stop_tree(pid: int, pgid: int | None, grace_s: float = 15.0) -> list[int]:
         time.sleep(0.1)
     targets = list({*targets, *descendants(pid)})
     if pgid is not None:
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pgid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
     _signal(targets, signal.SIGKILL)
     time.sleep(0.2)
     return [p for p in targets if alive(p)]

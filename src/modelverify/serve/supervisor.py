@@ -8,6 +8,7 @@ start-up is reported at once with the last log lines and the exact command, not 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -50,7 +51,7 @@ def port_in_use(host: str, port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            s.bind((host if host not in ("", "0.0.0.0") else "0.0.0.0", port))  # noqa: S104
+            s.bind((host if host not in ("", "0.0.0.0") else "0.0.0.0", port))
         except OSError:
             return True
     return False
@@ -104,7 +105,7 @@ class Server:
         engine: EngineSpec,
         config: ServerConfig,
         *,
-        on_launch: Callable[[LaunchRecord], None] | None = None,
+        on_launch: Callable[[LaunchRecord], object] | None = None,
     ):
         self.engine = engine
         self.config = config
@@ -124,7 +125,11 @@ class Server:
             args += ["--port", str(port)]
         if flag_value(args, "--host") is None:
             args += ["--host", host]
-        return self.engine.serve_command(self.config.model, args, force_module=force_module), host, port
+        return (
+            self.engine.serve_command(self.config.model, args, force_module=force_module),
+            host,
+            port,
+        )
 
     def start(self) -> LaunchRecord:
         return self._start(force_module=False)
@@ -142,7 +147,7 @@ class Server:
         log.write(("$ " + " ".join(cmd) + "\n").encode())
         log.flush()
         self._log_file = log
-        self.proc = subprocess.Popen(  # noqa: S603 - a list, never a shell string
+        self.proc = subprocess.Popen(
             cmd,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -150,7 +155,7 @@ class Server:
             env=env,
             start_new_session=True,
         )
-        connect_host = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host  # noqa: S104
+        connect_host = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
         self.record = LaunchRecord(
             command=cmd,
             pid=self.proc.pid,
@@ -223,10 +228,8 @@ class Server:
             old = signal.signal(signal.SIGINT, signal.SIG_IGN)
             try:
                 left = procs.stop_tree(self.proc.pid, self.proc.pid, self.config.stop_grace_s)
-                try:
+                with contextlib.suppress(subprocess.TimeoutExpired):
                     self.proc.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    pass
             finally:
                 signal.signal(signal.SIGINT, old)
         if self._log_file is not None:

@@ -1,0 +1,5 @@
+"""``python -m modelverify``."""
+
+from modelverify.cli.main import main
+
+main()

@@ -1,0 +1,5 @@
+"""``python -m modelverify.cli``."""
+
+from modelverify.cli.main import main
+
+main()

@@ -1,0 +1,132 @@
+"""The CLI end to end on the real CPU engine: a full demo run, a start-up failure, Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from modelverify.serve.procs import alive, descendants
+
+pytestmark = pytest.mark.engine
+
+SECTIONS_ZH = [
+    "## 1. 环境检查",
+    "## 2. 服务启动",
+    "## 3. API 测试",
+    "## 4. 性能测试",
+    "## 5. 精度评估",
+    "## 6. 兼容性分析",
+    "## 7. 总结",
+    "## 8. 附录",
+]
+
+
+def mv(*args: str) -> list[str]:
+    return [sys.executable, "-m", "modelverify", *args]
+
+
+def engine_pids_left(run_dir: Path) -> list[int]:
+    info = json.loads((run_dir / "server.json").read_text())
+    return [p for p in [info["pid"], *descendants(info["pid"])] if alive(p)]
+
+
+def test_bad_model_path_fails_fast_before_launch(tmp_path: Path) -> None:
+    t0 = time.monotonic()
+    proc = subprocess.run(
+        mv("run", "/no/such/model", "--out", str(tmp_path / "r")),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    took = time.monotonic() - t0
+    assert proc.returncode == 1
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(
+        "error: model path /no/such/model does not exist"
+    )
+    assert not (tmp_path / "r").exists()  # nothing launched, nothing written
+    assert took < 10  # generous bound for a loaded CI box; the target is < 1 s
+
+
+def test_full_demo_run_writes_every_section(tmp_path: Path, demo_model: Path) -> None:
+    out = tmp_path / "run"
+    proc = subprocess.run(
+        mv("run", "demo", "--limit", "3", "--out", str(out)),
+        capture_output=True,
+        text=True,
+        timeout=1500,
+    )
+    assert proc.returncode in (0, 1, 2), proc.stderr[-3000:]
+    for stage in ("env", "compat", "serve", "api", "perf", "accuracy"):
+        data = json.loads((out / f"{stage}.json").read_text())
+        assert data["status"] in ("pass", "warn"), (stage, data["reason"])
+    report = (out / "report.md").read_text()
+    for heading in SECTIONS_ZH:
+        assert heading in report
+    assert "## 7. Summary" in (out / "report.en.md").read_text()
+    perf = json.loads((out / "perf.json").read_text())
+    assert perf["sequential"]["requests"] == 10 and perf["concurrent"]["requests"] == 50
+    assert perf["concurrent"]["successes"] == 50
+    acc = json.loads((out / "accuracy.json").read_text())
+    assert acc["answered"] == 3 and acc["ci_low"] <= acc["accuracy"] <= acc["ci_high"]
+    serve = json.loads((out / "serve.json").read_text())
+    assert serve["memory_total_bytes"] > 100 * 2**20
+    assert engine_pids_left(out) == []
+
+
+def test_engine_that_dies_at_startup_reports_the_log_tail(tmp_path: Path, demo_model: Path) -> None:
+    out = tmp_path / "run"
+    proc = subprocess.run(
+        mv(
+            "run",
+            "demo",
+            "--stages",
+            "serve,report",
+            "--out",
+            str(out),
+            "--",
+            "--max-model-len",
+            "999999",
+        ),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    serve = json.loads((out / "serve.json").read_text())
+    assert serve["status"] == "fail"
+    assert "exited with code" in serve["reason"] and "server.log" in serve["reason"]
+    assert "999999" in serve["error"] or "max_model_len" in serve["error"].lower()
+    assert engine_pids_left(out) == []
+
+
+def test_ctrl_c_during_perf_keeps_results_and_stops_the_engine(
+    tmp_path: Path, demo_model: Path
+) -> None:
+    out = tmp_path / "run"
+    proc = subprocess.Popen(
+        mv("run", "demo", "--stages", "env,compat,serve,perf", "--out", str(out)),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if line.startswith("[perf] running"):
+            break
+    time.sleep(2)
+    t0 = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    code = proc.wait(timeout=60)
+    took = time.monotonic() - t0
+    assert code == 130
+    assert took < 30
+    for stage in ("env", "compat", "serve"):
+        assert json.loads((out / f"{stage}.json").read_text())["status"] in ("pass", "warn")
+    assert not (out / "perf.json").exists()
+    assert engine_pids_left(out) == []

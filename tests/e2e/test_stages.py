@@ -1,0 +1,82 @@
+"""Stages against one shared real server, and ``--base-url`` attach mode."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from modelverify.accuracy.stage import AccuracyConfig, run_accuracy
+from modelverify.api.stage import run_api
+from modelverify.perf.stage import PerfConfig, run_perf
+from modelverify.results import Status
+
+pytestmark = pytest.mark.engine
+
+
+def test_api_checks_pass_or_warn_honestly(served) -> None:
+    res = run_api(served.base_url, served.model, expected_max_model_len=2048)
+    by_id = {c.id: c for c in res.checks}
+    assert by_id["models.list"].status == Status.PASS
+    assert by_id["completions.basic"].status == Status.PASS
+    assert by_id["chat.basic"].status in (Status.PASS, Status.WARN)
+    assert all(c.status != Status.FAIL for c in res.checks), [(c.id, c.reason) for c in res.checks]
+
+
+def test_perf_records_streaming_metrics(served, tmp_path: Path) -> None:
+    cfg = PerfConfig(sequential_requests=2, concurrent_requests=4, concurrency=2, max_tokens=16)
+    res = run_perf(served.base_url, served.model, tmp_path / "p.jsonl", config=cfg)
+    assert res.concurrent is not None and res.concurrent.successes == 4
+    s = res.concurrent.streaming
+    assert s.ttft_ms.count == 4 and s.tpot_ms.count == 4
+    assert s.e2el_ms.min is not None and s.ttft_ms.max is not None and s.e2el_ms.min > 0
+    records = [json.loads(x) for x in (tmp_path / "p.jsonl").read_text().splitlines()]
+    assert len(records) == 6
+    # ignore_eos is not set, so a stop is allowed; the token count must come from usage.
+    assert all(r["output_tokens"] is not None and 1 <= r["output_tokens"] <= 16 for r in records)
+
+
+def test_accuracy_resume_reasks_nothing(served, tmp_path: Path) -> None:
+    jsonl = tmp_path / "acc.jsonl"
+    cfg = AccuracyConfig(limit=3, max_tokens=128, concurrency=3)
+    first = run_accuracy(served.base_url, served.model, jsonl, config=cfg)
+    assert first.answered == 3 and first.resumed_items == 0
+    lines = jsonl.read_text().splitlines()
+    second = run_accuracy(served.base_url, served.model, jsonl, config=cfg)
+    assert second.resumed_items == 3 and second.answered == 3
+    assert jsonl.read_text().splitlines() == lines  # nothing new asked
+    assert second.correct == first.correct
+
+
+def test_attach_with_base_url_launches_nothing(served, tmp_path: Path) -> None:
+    out = tmp_path / "attach"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "modelverify",
+            "run",
+            served.model,
+            "--base-url",
+            served.base_url,
+            "--limit",
+            "2",
+            "--max-tokens",
+            "128",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert proc.returncode in (0, 1, 2), proc.stderr[-2000:]
+    assert not (out / "server.log").exists() and not (out / "server.json").exists()
+    serve = json.loads((out / "serve.json").read_text())
+    assert serve["mode"] == "attach"
+    for stage in ("api", "perf", "accuracy"):
+        assert json.loads((out / f"{stage}.json").read_text())["status"] in ("pass", "warn")
+    assert "## 5." in (out / "report.md").read_text()
