@@ -12,15 +12,31 @@ import asyncio
 import json
 import random
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
-from modelverify.errors import EndpointError
+from modelverify.errors import EndpointError, EngineError
 
 RETRY_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
+
+# Set by the supervisor while it owns an engine: a connection failure then checks whether the
+# engine process is still alive, so a dead engine ends a stage at once instead of after every
+# request has used up its retries.
+_engine_alive: Callable[[], bool] | None = None
+
+
+def watch_engine(alive: Callable[[], bool] | None) -> None:
+    """Tell every client how to check that the engine is alive (None: not supervised)."""
+    global _engine_alive
+    _engine_alive = alive
+
+
+def _raise_if_engine_dead(what: str) -> None:
+    if _engine_alive is not None and not _engine_alive():
+        raise EngineError(f"the engine process exited during {what}; see server.log for why")
 
 
 @dataclass(frozen=True)
@@ -116,6 +132,7 @@ class OpenAIClient:
                     headers={"Content-Type": "application/json"} if content is not None else None,
                 )
             except httpx.TransportError as exc:
+                _raise_if_engine_dead(f"{method} {path}")
                 if attempt >= retries:
                     raise EndpointError(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
                 await asyncio.sleep(backoff(attempt))
@@ -145,6 +162,14 @@ class OpenAIClient:
             EndpointError: non-2xx status, a payload that is not JSON, or a stream that ends
                 before ``[DONE]`` (a cut stream must not pass as a complete answer).
         """
+        try:
+            async for ev in self._stream(path, body):
+                yield ev
+        except httpx.TransportError as exc:
+            _raise_if_engine_dead(f"POST {path}")
+            raise EndpointError(f"POST {path}: {type(exc).__name__}: {exc}") from exc
+
+    async def _stream(self, path: str, body: dict[str, Any]) -> AsyncIterator[StreamEvent]:
         async with self._http.stream("POST", path, json=body) as resp:
             if resp.status_code >= 300:
                 text = (await resp.aread()).decode("utf-8", "replace")
@@ -186,4 +211,5 @@ __all__ = [
     "StreamResult",
     "backoff",
     "make_timeout",
+    "watch_engine",
 ]

@@ -16,11 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from modelverify import __version__
+from modelverify.client import watch_engine
 from modelverify.errors import ConfigError, EngineStartError, ModelVerifyError
 from modelverify.redact import redact_args, redact_text
 from modelverify.results import StageResult, Status
 from modelverify.rundir import RunDir
+from modelverify.serve.failure import explain_failure
 from modelverify.serve.stage import ServeResult
+from modelverify.serve.supervisor import log_tail
 
 STAGES = ("env", "compat", "serve", "api", "perf", "accuracy", "report")
 SERVER_STAGES = ("api", "perf", "accuracy")
@@ -42,6 +45,131 @@ class RunOptions:
     perf: dict[str, Any] = field(default_factory=dict)
     lang: str = "zh"
     argv: list[str] = field(default_factory=list)
+    resume: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        """What ``--resume`` needs to run the same thing again (the API key is never saved)."""
+        return {
+            "model": self.model,
+            "engine_args": redact_args(self.engine_args),
+            "stages": list(self.stages),
+            "base_url": self.base_url,
+            "served_model_name": self.served_model_name,
+            "engine_python": self.engine_python,
+            "startup_timeout_s": self.startup_timeout_s,
+            "accuracy": self.accuracy,
+            "perf": self.perf,
+            "lang": self.lang,
+        }
+
+
+def options_for_resume(run_dir: Path, api_key: str | None, argv: list[str]) -> RunOptions:
+    """The options a run directory was made with, to continue it."""
+    import json
+
+    path = run_dir / "run.json"
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))["options"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(
+            f"{run_dir} is not a resumable modelverify run directory (no options in run.json)"
+        ) from exc
+    if "***" in saved.get("engine_args", []):
+        raise ConfigError(
+            "this run passed a secret engine flag; resume it by running the same command again"
+        )
+    return RunOptions(
+        model=saved["model"],
+        engine_args=list(saved.get("engine_args", [])),
+        stages=tuple(saved.get("stages", STAGES)),
+        out=run_dir,
+        base_url=saved.get("base_url"),
+        served_model_name=saved.get("served_model_name"),
+        api_key=api_key,
+        engine_python=saved.get("engine_python"),
+        startup_timeout_s=float(saved.get("startup_timeout_s", 600.0)),
+        accuracy=dict(saved.get("accuracy", {})),
+        perf=dict(saved.get("perf", {})),
+        lang=saved.get("lang", "zh"),
+        argv=argv,
+        resume=True,
+    )
+
+
+def _digest(*parts: Any) -> str:
+    import hashlib
+    import json
+
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def stage_inputs(
+    opts: RunOptions, model_path: str, engine_args: list[str], engine_python: str | None
+) -> dict[str, str]:
+    """A fingerprint of what each stage depends on; a resumed run redoes a stage whose changed."""
+    cfg = Path(model_path).expanduser() / "config.json"
+    try:
+        model_digest = _digest(cfg.read_bytes().decode("utf-8", "replace"))
+    except OSError:
+        model_digest = model_path
+    served = [model_digest, engine_args, opts.base_url, opts.served_model_name]
+    return {
+        "env": _digest(engine_python),
+        "compat": _digest(model_digest),
+        "serve": _digest(served),
+        "api": _digest(served),
+        "perf": _digest(served, opts.perf),
+        "accuracy": _digest(served, opts.accuracy),
+    }
+
+
+def finished_stages(
+    run_dir: RunDir, old_inputs: dict[str, str], new_inputs: dict[str, str]
+) -> set[str]:
+    """Stages of an earlier run that ended with pass or warn and whose inputs are unchanged."""
+    import json
+
+    kept: set[str] = set()
+    for name, digest in new_inputs.items():
+        p = run_dir.file(f"{name}.json")
+        if old_inputs.get(name) != digest or not p.exists():
+            continue
+        try:
+            status = json.loads(p.read_text(encoding="utf-8")).get("status")
+        except ValueError:
+            continue
+        if status in ("pass", "warn"):
+            kept.add(name)
+    return kept
+
+
+def stop_orphan(run_dir: RunDir, say: Say) -> None:
+    """Stop an engine left behind by an earlier modelverify that was killed (kill -9)."""
+    import json
+
+    from modelverify.serve import procs
+
+    p = run_dir.file("server.json")
+    if not p.exists():
+        return
+    try:
+        info = json.loads(p.read_text(encoding="utf-8"))
+        pid, pgid = int(info["pid"]), int(info["pgid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return
+    try:
+        cmdline = (
+            Path(f"/proc/{pid}/cmdline")
+            .read_bytes()
+            .replace(b"\0", b" ")
+            .decode("utf-8", "replace")
+        )
+    except OSError:
+        return
+    # Only a process that is still our engine: pids get reused.
+    if procs.alive(pid) and "vllm" in cmdline:
+        say(f"stopping the engine left running by the earlier run (pid {pid})")
+        procs.stop_tree(pid, pgid)
 
 
 @dataclass
@@ -124,9 +252,30 @@ def execute(opts: RunOptions, say: Say = lambda s: print(s, file=sys.stderr)) ->
     run_dir = RunDir.create(
         opts.runs_root, "SmolLM2-135M-Instruct" if opts.model == "demo" else opts.model, opts.out
     )
+    inputs = stage_inputs(opts, model_path, engine_args, engine_python)
+    kept: set[str] = set()
+    history: list[Any] = []
+    if opts.resume:
+        import json
+
+        old = json.loads(run_dir.file("run.json").read_text(encoding="utf-8"))
+        kept = finished_stages(run_dir, old.get("stage_inputs", {}), inputs)
+        history = [
+            *old.get("history", []),
+            {"argv": old.get("argv"), "started_at": old.get("started_at")},
+        ]
+        stop_orphan(run_dir, say)
+        if run_dir.file("perf_requests.jsonl").exists() and "perf" not in kept:
+            # Perf samples from two server lifetimes must not be mixed: the stage starts over.
+            run_dir.file("perf_requests.jsonl").rename(
+                run_dir.file(f"perf_requests.{len(history)}.jsonl")
+            )
     run_dir.write_json(
         "run.json",
         {
+            "options": opts.to_json(),
+            "stage_inputs": inputs,
+            "history": history,
             "tool": "modelverify",
             "tool_version": __version__,
             "argv": redact_args(opts.argv),
@@ -143,6 +292,7 @@ def execute(opts: RunOptions, say: Say = lambda s: print(s, file=sys.stderr)) ->
     )
     say(f"run directory: {run_dir.path}")
     results: dict[str, StageResult] = {}
+    server: Any = None
 
     def record(res: StageResult, t0: float) -> None:
         _finish(res, t0)
@@ -153,12 +303,22 @@ def execute(opts: RunOptions, say: Say = lambda s: print(s, file=sys.stderr)) ->
     def stage(name: str, fn: Callable[[], StageResult]) -> None:
         if name not in opts.stages:
             return
+        if name in kept:
+            say(f"[{name}] kept from the earlier run")
+            return
+        if name in SERVER_STAGES and server is not None and not server.alive():
+            why = explain_failure(run_dir.file("server.log"))
+            record(_skipped(name, f"the engine process is gone: {why}"), time.monotonic())
+            return
         t0 = time.monotonic()
         say(f"[{name}] running…")
         try:
             res = fn()
         except ModelVerifyError as exc:
             res = _failed(name, exc, secrets)
+            if server is not None and not server.alive():
+                res.reason += f" — {explain_failure(run_dir.file('server.log'))}"
+                res.error = (res.error or "") + "\n" + log_tail(run_dir.file("server.log"), 30)
         record(res, t0)
 
     stage("env", lambda: run_env(engine_python))
@@ -172,11 +332,11 @@ def execute(opts: RunOptions, say: Say = lambda s: print(s, file=sys.stderr)) ->
             time.monotonic(),
         )
 
-    server = None
     base_url = opts.base_url
     served = opts.served_model_name
     try:
-        if "serve" in opts.stages and base_url is None:
+        need_server = any(s in opts.stages and s not in kept for s in SERVER_STAGES)
+        if "serve" in opts.stages and base_url is None and (need_server or "serve" not in kept):
             assert engine is not None
             from modelverify.serve.supervisor import Server, ServerConfig, flag_value
 
@@ -220,6 +380,7 @@ def execute(opts: RunOptions, say: Say = lambda s: print(s, file=sys.stderr)) ->
                     rec.fell_back_to_module,
                 )
                 base_url = rec.base_url
+                watch_engine(server.alive)
                 sres.memory = _memory(rec.pid)
                 sres.memory_total_bytes = sum(m.rss_bytes for m in sres.memory)
                 sres.status, sres.reason = (
@@ -243,10 +404,10 @@ def execute(opts: RunOptions, say: Say = lambda s: print(s, file=sys.stderr)) ->
             )
             record(sres, time.monotonic())
 
-        if base_url is not None and served is None:
+        if base_url is not None and served is None and need_server:
             served = _served_model(base_url, opts.api_key)
         for name in SERVER_STAGES:
-            if name in opts.stages and (base_url is None or served is None):
+            if name in opts.stages and name not in kept and (base_url is None or served is None):
                 record(
                     _skipped(name, "no server: the serve stage failed or was not run"),
                     time.monotonic(),
@@ -285,6 +446,7 @@ def execute(opts: RunOptions, say: Say = lambda s: print(s, file=sys.stderr)) ->
 
             stage("accuracy", accuracy)
     finally:
+        watch_engine(None)
         if server is not None:
             left = server.stop()
             if left:

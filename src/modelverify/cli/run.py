@@ -9,7 +9,7 @@ import click
 
 from modelverify.cli.options import api_key_options, resolve_api_key
 from modelverify.errors import ConfigError
-from modelverify.run import STAGES, RunOptions, execute
+from modelverify.run import STAGES, RunOptions, RunOutcome, execute
 
 
 @click.command(context_settings={"ignore_unknown_options": False})
@@ -63,6 +63,12 @@ from modelverify.run import STAGES, RunOptions, execute
     help="Expected GSM8K accuracy (0-1) to judge against.",
 )
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+@click.option(
+    "--resume",
+    "resume_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Continue an interrupted run directory: finished stages are kept, GSM8K resumes per item.",
+)
 def run(
     model: str,
     engine_args: tuple[str, ...],
@@ -83,11 +89,18 @@ def run(
     seed: int | None,
     reference_accuracy: float | None,
     lang: str,
+    resume_dir: Path | None,
 ) -> None:
     """Verify MODEL (a folder, a hub id, or 'demo') end to end; flags after `--` go to vLLM.
 
     Example: modelverify run /models/Qwen3-8B -- --max-model-len 8192 --dtype bfloat16
     """
+    if resume_dir is not None:
+        from modelverify.run import options_for_resume
+
+        key = resolve_api_key(api_key, api_key_file)
+        _finish(execute(options_for_resume(resume_dir, key, ["modelverify", *sys.argv[1:]])))
+        return
     if model.startswith("-"):
         # `modelverify run -- --flag ...`: no model given, the flags are the engine's.
         engine_args, model = (model, *engine_args), "demo"
@@ -101,8 +114,6 @@ def run(
         )
     if limit is not None and limit < 1:
         raise ConfigError("--limit must be at least 1")
-    from modelverify.report.verdict import EXIT_CODES
-
     outcome = execute(
         RunOptions(
             model=model,
@@ -128,6 +139,13 @@ def run(
             argv=["modelverify", *sys.argv[1:]],
         )
     )
+    _finish(outcome)
+
+
+def _finish(outcome: RunOutcome) -> None:
+    """Print where the report is and exit with the verdict's code (0 / 1 / 2)."""
+    from modelverify.report.verdict import EXIT_CODES
+
     verdict = "full"
     if outcome.report_path is not None:
         import json

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from modelverify.client import OpenAIClient
-from modelverify.errors import EndpointError
+from modelverify.errors import EndpointError, EngineError
 from modelverify.perf.metrics import RequestRecord
 
 
@@ -52,6 +52,8 @@ async def one_request(
         rec.ok = rec.ttft_s is not None
         if not rec.ok:
             rec.error = "EmptyResponse: no content chunk"
+    except EngineError:
+        raise  # a dead engine ends the stage; it is not one more failed sample
     except EndpointError as exc:
         rec.error = f"EndpointError: {exc}"
     except Exception as exc:
