@@ -101,6 +101,7 @@ class JsonlWriter:
 
     def __init__(self, path: Path, sync_every: int = 20):
         path.parent.mkdir(parents=True, exist_ok=True)
+        _drop_torn_tail(path)
         self._f = path.open("a", encoding="utf-8")
         self._sync_every = sync_every
         self._pending = 0
@@ -124,6 +125,24 @@ class JsonlWriter:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _drop_torn_tail(path: Path) -> None:
+    """Cut a final line that a kill interrupted, so the next append starts on a fresh line."""
+    if not path.exists():
+        return
+    with path.open("rb+") as f:
+        size = f.seek(0, os.SEEK_END)
+        if size == 0:
+            return
+        f.seek(size - 1)
+        if f.read(1) == b"\n":
+            return
+        block = min(size, 1 << 20)
+        f.seek(size - block)
+        tail = f.read(block)
+        cut = tail.rfind(b"\n")
+        f.truncate(size - block + cut + 1 if cut >= 0 else 0)
 
 
 def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:

@@ -25,6 +25,9 @@ def test_jsonl_drops_torn_last_line(tmp_path: Path) -> None:
     with p.open("a") as f:
         f.write('{"i": 3, "trunc')  # a kill -9 in the middle of a write
     assert [r["i"] for r in read_jsonl(p)] == [1, 2]
+    with JsonlWriter(p) as w:  # a resumed run appends after the torn line was cut
+        w.write({"i": 4})
+    assert [r["i"] for r in read_jsonl(p)] == [1, 2, 4]
 
 
 def test_run_dir_roundtrip(tmp_path: Path) -> None:

@@ -1,0 +1,94 @@
+"""Faults on the real CPU engine: the engine dies mid-stage; modelverify is killed and resumed."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from modelverify.serve.procs import alive, descendants
+
+pytestmark = pytest.mark.engine
+
+
+def mv(*args: str) -> list[str]:
+    return [sys.executable, "-m", "modelverify", *args]
+
+
+def wait_for_line(proc: subprocess.Popen[str], prefix: str, timeout: float = 600) -> None:
+    assert proc.stderr is not None
+    deadline = time.monotonic() + timeout
+    for line in proc.stderr:
+        if line.startswith(prefix):
+            return
+        assert time.monotonic() < deadline, f"no {prefix!r} line in time"
+    raise AssertionError(f"process ended before {prefix!r}")
+
+
+def engine_pid(run_dir: Path) -> int:
+    return int(json.loads((run_dir / "server.json").read_text())["pid"])
+
+
+def test_engine_killed_mid_perf_fails_fast_and_keeps_results(tmp_path: Path, demo_model: Path) -> None:
+    out = tmp_path / "run"
+    proc = subprocess.Popen(
+        mv("run", "demo", "--stages", "env,serve,perf,accuracy,report", "--limit", "2", "--out", str(out)),
+        stderr=subprocess.PIPE, text=True,
+    )
+    wait_for_line(proc, "[perf] running")
+    time.sleep(1)
+    pid = engine_pid(out)
+    for p in [pid, *descendants(pid)]:
+        os.kill(p, signal.SIGKILL)
+    t0 = time.monotonic()
+    code = proc.wait(timeout=120)
+    assert time.monotonic() - t0 < 30  # detected within seconds, not after every retry
+    assert code == 2  # not adapted
+    perf = json.loads((out / "perf.json").read_text())
+    assert perf["status"] == "fail" and "engine process exited" in perf["reason"]
+    acc = json.loads((out / "accuracy.json").read_text())
+    assert acc["status"] == "skipped" and "engine process is gone" in acc["reason"]
+    for stage in ("env", "serve"):
+        assert json.loads((out / f"{stage}.json").read_text())["status"] == "pass"
+    assert "## 7." in (out / "report.md").read_text()
+
+
+def test_kill_9_mid_accuracy_then_resume_reasks_nothing(tmp_path: Path, demo_model: Path) -> None:
+    out = tmp_path / "run"
+    args = ["run", "demo", "--stages", "env,serve,accuracy,report", "--limit", "8",
+            "--eval-concurrency", "2", "--max-tokens", "96", "--out", str(out)]
+    proc = subprocess.Popen(mv(*args), stderr=subprocess.PIPE, text=True)
+    wait_for_line(proc, "[accuracy] running")
+    jsonl = out / "accuracy.jsonl"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if jsonl.exists() and len(jsonl.read_text().splitlines()) >= 2:
+            break
+        time.sleep(0.2)
+    proc.kill()  # kill -9: no cleanup runs, the engine (own session) is orphaned
+    proc.wait()
+    orphan = engine_pid(out)
+    assert alive(orphan)
+    before = [json.loads(x) for x in jsonl.read_text().splitlines() if x.endswith("}")]
+    answered_before = {r["index"] for r in before if "error" not in r}
+    assert answered_before
+
+    res = subprocess.run(mv("run", "--resume", str(out)), capture_output=True, text=True, timeout=900)
+    assert res.returncode in (0, 1, 2), res.stderr[-2000:]
+    assert "stopping the engine left running" in res.stderr
+    assert not alive(orphan)
+    assert "[env] kept from the earlier run" in res.stderr
+    after = [json.loads(x) for x in jsonl.read_text().splitlines()]
+    asked = [r["index"] for r in after if "error" not in r]
+    assert sorted(set(asked)) == list(range(8))
+    assert len(asked) == len(set(asked))  # no item answered twice: nothing re-asked
+    acc = json.loads((out / "accuracy.json").read_text())
+    assert acc["answered"] == 8 and acc["resumed_items"] == len(answered_before)
+    new_pid = engine_pid(out)
+    assert not alive(new_pid)
