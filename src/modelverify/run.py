@@ -235,7 +235,7 @@ def execute(opts: RunOptions, say: Say = lambda s: print(s, file=sys.stderr)) ->
     secrets = [s for s in (opts.api_key,) if s]
     need_engine = opts.base_url is None and "serve" in opts.stages
     engine = find_engine(opts.engine_python) if (need_engine or opts.model == "demo") else None
-    engine_python = engine.python if engine else opts.engine_python
+    engine_python = engine.python if engine else (opts.engine_python or sys.executable)
 
     model_path = opts.model
     engine_args = list(opts.engine_args)
@@ -321,7 +321,7 @@ def execute(opts: RunOptions, say: Say = lambda s: print(s, file=sys.stderr)) ->
                 res.error = (res.error or "") + "\n" + log_tail(run_dir.file("server.log"), 30)
         record(res, t0)
 
-    stage("env", lambda: run_env(engine_python))
+    stage("env", lambda: run_env(engine_python, attached=opts.base_url is not None))
     if _is_local_path(model_path):
         stage("compat", lambda: run_compat(Path(model_path).expanduser()))
     elif "compat" in opts.stages:

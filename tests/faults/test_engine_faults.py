@@ -35,11 +35,23 @@ def engine_pid(run_dir: Path) -> int:
     return int(json.loads((run_dir / "server.json").read_text())["pid"])
 
 
-def test_engine_killed_mid_perf_fails_fast_and_keeps_results(tmp_path: Path, demo_model: Path) -> None:
+def test_engine_killed_mid_perf_fails_fast_and_keeps_results(
+    tmp_path: Path, demo_model: Path
+) -> None:
     out = tmp_path / "run"
     proc = subprocess.Popen(
-        mv("run", "demo", "--stages", "env,serve,perf,accuracy,report", "--limit", "2", "--out", str(out)),
-        stderr=subprocess.PIPE, text=True,
+        mv(
+            "run",
+            "demo",
+            "--stages",
+            "env,serve,perf,accuracy,report",
+            "--limit",
+            "2",
+            "--out",
+            str(out),
+        ),
+        stderr=subprocess.PIPE,
+        text=True,
     )
     wait_for_line(proc, "[perf] running")
     time.sleep(1)
@@ -61,8 +73,20 @@ def test_engine_killed_mid_perf_fails_fast_and_keeps_results(tmp_path: Path, dem
 
 def test_kill_9_mid_accuracy_then_resume_reasks_nothing(tmp_path: Path, demo_model: Path) -> None:
     out = tmp_path / "run"
-    args = ["run", "demo", "--stages", "env,serve,accuracy,report", "--limit", "8",
-            "--eval-concurrency", "2", "--max-tokens", "96", "--out", str(out)]
+    args = [
+        "run",
+        "demo",
+        "--stages",
+        "env,serve,accuracy,report",
+        "--limit",
+        "8",
+        "--eval-concurrency",
+        "2",
+        "--max-tokens",
+        "96",
+        "--out",
+        str(out),
+    ]
     proc = subprocess.Popen(mv(*args), stderr=subprocess.PIPE, text=True)
     wait_for_line(proc, "[accuracy] running")
     jsonl = out / "accuracy.jsonl"
@@ -79,7 +103,9 @@ def test_kill_9_mid_accuracy_then_resume_reasks_nothing(tmp_path: Path, demo_mod
     answered_before = {r["index"] for r in before if "error" not in r}
     assert answered_before
 
-    res = subprocess.run(mv("run", "--resume", str(out)), capture_output=True, text=True, timeout=900)
+    res = subprocess.run(
+        mv("run", "--resume", str(out)), capture_output=True, text=True, timeout=900
+    )
     assert res.returncode in (0, 1, 2), res.stderr[-2000:]
     assert "stopping the engine left running" in res.stderr
     assert not alive(orphan)
@@ -92,3 +118,46 @@ def test_kill_9_mid_accuracy_then_resume_reasks_nothing(tmp_path: Path, demo_mod
     assert acc["answered"] == 8 and acc["resumed_items"] == len(answered_before)
     new_pid = engine_pid(out)
     assert not alive(new_pid)
+
+
+def test_slow_start_past_the_timeout_stops_the_engine(tmp_path: Path, demo_model: Path) -> None:
+    out = tmp_path / "run"
+    proc = subprocess.run(
+        mv("run", "demo", "--stages", "serve", "--startup-timeout", "3", "--out", str(out)),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 2
+    serve = json.loads((out / "serve.json").read_text())
+    assert serve["status"] == "fail" and "not ready after 3 s" in serve["reason"]
+    pid = engine_pid(out)
+    assert not alive(pid) and not [p for p in descendants(pid) if alive(p)]
+
+
+def test_port_in_use_is_refused_before_launch(tmp_path: Path, demo_model: Path) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        proc = subprocess.run(
+            mv(
+                "run",
+                "demo",
+                "--stages",
+                "serve",
+                "--out",
+                str(tmp_path / "run"),
+                "--",
+                "--port",
+                str(port),
+            ),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert proc.returncode == 1
+    assert f"port {port} on 127.0.0.1 is already in use" in proc.stderr
+    assert not (tmp_path / "run" / "server.json").exists()

