@@ -223,9 +223,13 @@ def _skipped(stage: str, why: str) -> StageResult:
 
 def execute(opts: RunOptions, say: Say = lambda s: print(s, file=sys.stderr)) -> RunOutcome:
     """Run the chosen stages; never raises for a stage failure (it is recorded), only for bad input."""
-    check_model_arg(
-        opts.model
-    )  # before any heavy import or launch: bad input fails in milliseconds
+    # Before any heavy import or launch: bad input fails in milliseconds.
+    check_model_arg(opts.model)
+    if opts.api_key is None:
+        # A key given to the engine is the key every stage must use.
+        from modelverify.serve.supervisor import flag_value
+
+        opts.api_key = flag_value(opts.engine_args, "--api-key")
     from modelverify.api.stage import run_api
     from modelverify.compat.stage import run_compat
     from modelverify.env.stage import run_env
@@ -451,6 +455,11 @@ def execute(opts: RunOptions, say: Say = lambda s: print(s, file=sys.stderr)) ->
             left = server.stop()
             if left:
                 say(f"warning: engine processes still alive after stop: {left}")
+        log = run_dir.file("server.log")
+        if secrets and log.exists():
+            # The engine logs its arguments, the API key among them.
+            text = log.read_text(encoding="utf-8", errors="replace")
+            run_dir.write_text("server.log", redact_text(text, secrets))
     report_path = None
     if "report" in opts.stages:
         from modelverify.report.markdown import write_reports

@@ -161,3 +161,31 @@ def test_port_in_use_is_refused_before_launch(tmp_path: Path, demo_model: Path) 
     assert proc.returncode == 1
     assert f"port {port} on 127.0.0.1 is already in use" in proc.stderr
     assert not (tmp_path / "run" / "server.json").exists()
+
+
+def test_api_key_is_used_by_every_stage_and_never_written(tmp_path: Path, demo_model: Path) -> None:
+    key = "sk-modelverify-test-7f3a9c"
+    out = tmp_path / "run"
+    proc = subprocess.run(
+        mv(
+            "run",
+            "demo",
+            "--stages",
+            "env,serve,api,report",
+            "--out",
+            str(out),
+            "--",
+            "--api-key",
+            key,
+        ),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode in (0, 1), proc.stderr[-2000:]
+    api = json.loads((out / "api.json").read_text())
+    assert api["status"] in ("pass", "warn")  # the stages authenticated with the engine's key
+    assert key not in proc.stdout + proc.stderr
+    leaks = [p.name for p in out.iterdir() if p.is_file() and key in p.read_text(errors="replace")]
+    assert leaks == []
+    assert "***" in (out / "server.log").read_text()

@@ -22,6 +22,7 @@ from types import TracebackType
 import httpx
 
 from modelverify.errors import ConfigError, EngineStartError
+from modelverify.redact import redact_args
 from modelverify.serve import procs
 from modelverify.serve.engine import EngineSpec
 
@@ -144,7 +145,7 @@ class Server:
         env = {**os.environ, **self.config.env}
         self.config.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.config.log_path.open("ab")
-        log.write(("$ " + " ".join(cmd) + "\n").encode())
+        log.write(("$ " + " ".join(redact_args(cmd)) + "\n").encode())
         log.flush()
         self._log_file = log
         self.proc = subprocess.Popen(
@@ -212,7 +213,8 @@ class Server:
         tail = log_tail(self.config.log_path, 40)
         cmd = self.record.command if self.record else []
         advice = explain_failure(self.config.log_path)
-        message = f"{what}: {advice} (full log: {self.config.log_path}; command: {' '.join(cmd)})"
+        shown = " ".join(redact_args(cmd))
+        message = f"{what}: {advice} (full log: {self.config.log_path}; command: {shown})"
         return EngineStartError(message, log_tail=tail, command=cmd)
 
     # -- stop -----------------------------------------------------------------------------
