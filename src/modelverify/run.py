@@ -438,15 +438,18 @@ def execute(opts: RunOptions, say: Say = lambda s: print(s, file=sys.stderr)) ->
 
             def accuracy() -> StageResult:
                 from modelverify.accuracy.stage import AccuracyConfig, run_accuracy
+                from modelverify.progress import accuracy_progress
 
-                return run_accuracy(
-                    url,
-                    model_id,
-                    run_dir.file("accuracy.jsonl"),
-                    api_key=opts.api_key,
-                    config=AccuracyConfig(**opts.accuracy),
-                    engine_python=engine_python,
-                )
+                with accuracy_progress(say) as progress:
+                    return run_accuracy(
+                        url,
+                        model_id,
+                        run_dir.file("accuracy.jsonl"),
+                        api_key=opts.api_key,
+                        config=AccuracyConfig(**opts.accuracy),
+                        engine_python=engine_python,
+                        progress=progress,
+                    )
 
             stage("accuracy", accuracy)
     finally:

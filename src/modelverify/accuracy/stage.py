@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,10 @@ from modelverify.client import OpenAIClient, make_timeout
 from modelverify.errors import EndpointError
 from modelverify.results import Model, StageResult, Status
 from modelverify.rundir import JsonlWriter, read_jsonl
+
+
+# Called after every answered item: (items done, items in total, correct so far).
+Progress = Callable[[int, int, int], None]
 
 
 class AccuracyConfig(Model):
@@ -131,7 +136,7 @@ async def _run(
     cfg: AccuracyConfig,
     items: list[Item],
     jsonl: Path,
-) -> tuple[list[dict[str, Any]], int, float]:
+, progress: Progress | None = None) -> tuple[list[dict[str, Any]], int, float]:
     done: dict[int, dict[str, Any]] = {}
     for rec in read_jsonl(jsonl):
         idx = rec.get("index")
@@ -176,6 +181,9 @@ async def _run(
                         rec["error"] = str(exc)
                     out.write(rec)
                     records[it.index] = rec
+                    if progress is not None:
+                        graded = [r for r in records.values() if "error" not in r]
+                        progress(len(records), len(items), sum(bool(r.get("correct")) for r in graded))
 
             t0 = time.perf_counter()
             await asyncio.gather(
@@ -193,6 +201,7 @@ def run_accuracy(
     api_key: str | None = None,
     config: AccuracyConfig | None = None,
     engine_python: str | None = None,
+    progress: Progress | None = None,
 ) -> AccuracyResult:
     cfg = config or AccuracyConfig()
     t0 = time.monotonic()
@@ -202,7 +211,9 @@ def run_accuracy(
         path = locate_gsm8k(engine_python)
         verify_bundled(path)
     items = load_items(path, cfg.limit)
-    records, resumed, wall = asyncio.run(_run(base_url, model, api_key, cfg, items, jsonl))
+    records, resumed, wall = asyncio.run(
+        _run(base_url, model, api_key, cfg, items, jsonl, progress)
+    )
     res = summarise(records, cfg)
     res.dataset_path, res.resumed_items, res.wall_time_s = str(path), resumed, wall
     new_tokens = sum(r.get("completion_tokens") or 0 for r in records[resumed:] if "error" not in r)
