@@ -28,7 +28,6 @@ from modelverify.errors import EndpointError
 from modelverify.results import Model, StageResult, Status
 from modelverify.rundir import JsonlWriter, read_jsonl
 
-
 # Called after every answered item: (items done, items in total, correct so far).
 Progress = Callable[[int, int, int], None]
 
@@ -136,7 +135,8 @@ async def _run(
     cfg: AccuracyConfig,
     items: list[Item],
     jsonl: Path,
-, progress: Progress | None = None) -> tuple[list[dict[str, Any]], int, float]:
+    progress: Progress | None = None,
+) -> tuple[list[dict[str, Any]], int, float]:
     done: dict[int, dict[str, Any]] = {}
     for rec in read_jsonl(jsonl):
         idx = rec.get("index")
@@ -183,7 +183,9 @@ async def _run(
                     records[it.index] = rec
                     if progress is not None:
                         graded = [r for r in records.values() if "error" not in r]
-                        progress(len(records), len(items), sum(bool(r.get("correct")) for r in graded))
+                        progress(
+                            len(records), len(items), sum(bool(r.get("correct")) for r in graded)
+                        )
 
             t0 = time.perf_counter()
             await asyncio.gather(

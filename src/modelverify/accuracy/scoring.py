@@ -1,0 +1,260 @@
+"""GSM8K answer extraction and scoring, as small pure functions.
+
+Our rule, in order: drop stray special tokens; keep only what follows the last ``</think>`` (an
+unclosed ``<think>`` means the visible answer never came); cut a run-on continuation where the
+model invents the next few-shot turn (``Question:`` at the start of a line); then take the *last*
+explicit final-answer marker that carries a number (``\\boxed{}``, "The answer is", ``####``,
+"Final answer:", "Answer:"/"A:" on the last line) and only without one the last number in the
+text. Values are normalised ($, thousands separators, units, trailing period, ``.00``, LaTeX
+fractions) and compared numerically.
+
+``aisbench_extract`` / ``aisbench_correct`` reproduce AISBench's (OpenCompass's) GSM8K rule so
+users can compare with the numbers they already have: ``opencompass/datasets/gsm8k.py``
+``gsm8k_postprocess`` keeps the text before the first "Question:", takes the last match of
+``-?\\d+\\.\\d+|-?\\d+`` ("NULL" when none), and ``Gsm8kEvaluator.is_equal`` accepts
+``pred == refer or abs(float(pred) - int(refer)) < 1e-6``. It does not strip thousands
+separators, so "1,200" scores as 200.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+from modelverify.errors import DataError
+
+# Inputs can be long model outputs: every pattern below is linear (no nested quantifiers) and the
+# text is capped before matching.
+MAX_CHARS = 50_000
+
+_SPECIAL = re.compile(r"<\|[a-z_]{2,30}\|>|</s>|<s>|<eos>|<pad>|<end_of_turn>")
+_RUNON = re.compile(r"(?m)^[ \t]*(?:Question|Q|Problem)[ \t]*:")
+_NUM = re.compile(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?|-?\d+(?:\.\d+)?|-?\.\d+")
+_FRAC = re.compile(r"\\d?frac\{(-?\d+)\}\{(\d+)\}")
+_MARKERS = (
+    ("the_answer_is", re.compile(r"(?i)\b(?:the\s+)?(?:final\s+)?answer\s+is\s*:?")),
+    ("final_answer", re.compile(r"(?i)\bfinal\s+answer\s*:")),
+    ("hashes", re.compile(r"####")),
+)
+_LAST_LINE = re.compile(r"(?i)^\s*(?:\*\*)?(?:answer|a|ans)(?:\*\*)?\s*:")
+_AIS_NUM = re.compile(r"\-?\d+\.\d+|\-?\d+")
+
+
+@dataclass(frozen=True)
+class Extraction:
+    """The extracted value (a normalised number as text, or None) and the rule that found it."""
+
+    value: str | None
+    rule: str
+
+
+def gold_answer(answer_field: str) -> str:
+    """GSM8K's gold answer: the text after ``####``, commas removed."""
+    return answer_field.split("####")[-1].strip().replace(",", "")
+
+
+def _canonical(x: Fraction) -> str:
+    if x.denominator == 1:
+        return str(x.numerator)
+    return repr(float(x))
+
+
+def _to_fraction(token: str) -> Fraction | None:
+    try:
+        return Fraction(token.replace(",", ""))
+    except (ValueError, ZeroDivisionError):
+        return None
+
+
+def _clean(text: str) -> str:
+    text = text.replace("\\$", "$").replace("\\!", "").replace("\\,", "").replace("\\%", "%")
+    text = re.sub(r"\\text\{([^{}]*)\}", r" \1 ", text)
+    return text.replace("**", "").replace("$", " ")
+
+
+def first_number(segment: str) -> str | None:
+    """The first number in a short answer segment (fractions and mixed numbers included)."""
+    seg = _clean(segment)
+    frac = _FRAC.search(seg)
+    num = _NUM.search(seg)
+    if frac and (num is None or frac.start() <= num.end()):
+        value = Fraction(int(frac.group(1)), int(frac.group(2)))
+        if num and num.end() <= frac.start() and seg[num.end() : frac.start()].strip() == "":
+            whole = _to_fraction(num.group())  # a mixed number like 33\frac{1}{3}
+            if whole is not None:
+                value = whole + value if whole >= 0 else whole - value
+        return _canonical(value)
+    if num is None:
+        return None
+    # "3/4" written inline
+    slash = re.match(r"\s*/\s*(\d+)", seg[num.end() : num.end() + 12])
+    parsed = _to_fraction(num.group())
+    if parsed is None:
+        return None
+    if slash and int(slash.group(1)) != 0 and "." not in num.group():
+        parsed = parsed / int(slash.group(1))
+    value = parsed
+    return _canonical(value)
+
+
+def last_number(text: str) -> str | None:
+    nums = _NUM.findall(_clean(text))
+    for tok in reversed(nums):
+        value = _to_fraction(tok)
+        if value is not None:
+            return _canonical(value)
+    return None
+
+
+def boxed_contents(text: str) -> list[tuple[int, str]]:
+    """(position, content) of every ``\\boxed{...}`` with balanced, possibly nested braces."""
+    out: list[tuple[int, str]] = []
+    start = 0
+    while True:
+        i = text.find("\\boxed", start)
+        if i < 0:
+            return out
+        j = text.find("{", i)
+        if j < 0 or j - i > 8:
+            start = i + 6
+            continue
+        depth, k = 0, j
+        while k < len(text):
+            if text[k] == "{":
+                depth += 1
+            elif text[k] == "}":
+                depth -= 1
+                if depth == 0:
+                    break
+            k += 1
+        out.append((i, text[j + 1 : k]))
+        start = k + 1
+
+
+def visible_answer(completion: str) -> str | None:
+    """The part of a completion that holds its answer, or None when it never got there."""
+    text = _SPECIAL.sub("", completion[:MAX_CHARS])
+    if "</think>" in text:
+        text = text.rsplit("</think>", 1)[1]
+    elif "<think>" in text:
+        before = text.split("<think>", 1)[0]
+        return before if before.strip() else None
+    m = _RUNON.search(text, 1)
+    # Only a continuation after an answer is cut: the prompt's own "Question:" is not in the reply.
+    if m and text[: m.start()].strip():
+        text = text[: m.start()]
+    return text
+
+
+def extract_answer(completion: str) -> Extraction:
+    text = visible_answer(completion)
+    if text is None:
+        return Extraction(None, "none_think_unfinished")
+    found: list[tuple[int, str, str]] = []  # (position, rule, value)
+    for pos, content in boxed_contents(text):
+        value = first_number(content)
+        if value is not None:
+            found.append((pos, "boxed", value))
+    for rule, pattern in _MARKERS:
+        for m in pattern.finditer(text):
+            segment = text[m.end() : m.end() + 120].split("\n\n", 1)[0]
+            segment = re.sub(r"</?answer>", " ", segment)
+            if not segment.strip() and rule == "hashes":
+                continue
+            # The number must come first in the segment, not after a sentence of words.
+            head = segment.lstrip(" \t:*$\\")
+            if (
+                head[:1].isdigit()
+                or head[:1] in "-."
+                or head.startswith(("\\frac", "\\dfrac", "\\boxed", "{"))
+            ):
+                value = first_number(head)
+                if value is not None:
+                    found.append((m.start(), rule, value))
+    lines = [ln for ln in text.strip().splitlines() if ln.strip()]
+    if lines and (lm := _LAST_LINE.match(lines[-1])):
+        value = first_number(lines[-1][lm.end() :])
+        if value is not None:
+            found.append((len(text), "answer_colon", value))
+    if found:
+        pos, rule, value = max(found, key=lambda f: f[0])
+        return Extraction(value, rule)
+    value = last_number(text)
+    return Extraction(value, "last_number" if value is not None else "none")
+
+
+def is_correct(extracted: str | None, reference: str) -> bool:
+    """Numeric comparison with a relative tolerance of 1e-6 (``4.00`` equals ``4``)."""
+    if extracted is None:
+        return False
+    a, b = _to_fraction(extracted), _to_fraction(reference.replace(",", "").strip())
+    if a is None or b is None:
+        return extracted.strip() == reference.strip()
+    return math.isclose(float(a), float(b), rel_tol=1e-6, abs_tol=1e-9)
+
+
+def aisbench_extract(completion: str) -> str | None:
+    """AISBench / OpenCompass ``gsm8k_postprocess`` (None where they return "NULL")."""
+    nums = _AIS_NUM.findall(completion.split("Question:")[0])
+    return nums[-1] if nums else None
+
+
+def aisbench_correct(completion: str, reference: str) -> bool:
+    """AISBench / OpenCompass ``Gsm8kEvaluator.is_equal`` on ``aisbench_extract``."""
+    pred = aisbench_extract(completion)
+    if pred is None:
+        return False
+    try:
+        return pred == reference or abs(float(pred) - int(reference)) < 1e-6
+    except ValueError:
+        return False
+
+
+def failure_rate(extractions: Iterable[Extraction]) -> float:
+    items = list(extractions)
+    return sum(1 for e in items if e.value is None) / len(items) if items else 0.0
+
+
+def grade_record(record: dict[str, Any]) -> dict[str, Any]:
+    ex = extract_answer(str(record["completion"]))
+    return {
+        **record,
+        "extracted": ex.value,
+        "correct": is_correct(ex.value, str(record["reference"])),
+    }
+
+
+def grade_lines(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Grade JSONL lines with ``completion`` and ``reference``; bad lines raise DataError."""
+    for n, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DataError(f"line {n}: not JSON ({exc.msg})") from exc
+        if not isinstance(rec, dict):
+            raise DataError(f"line {n}: not a JSON object")
+        for key in ("completion", "reference"):
+            if key not in rec:
+                raise DataError(f"line {n}: missing {key!r}")
+        yield n, grade_record(rec)
+
+
+__all__ = [
+    "Extraction",
+    "aisbench_correct",
+    "aisbench_extract",
+    "boxed_contents",
+    "extract_answer",
+    "failure_rate",
+    "gold_answer",
+    "grade_lines",
+    "grade_record",
+    "is_correct",
+]
