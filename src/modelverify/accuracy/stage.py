@@ -61,6 +61,8 @@ class AccuracyResult(StageResult):
     config: AccuracyConfig = AccuracyConfig()
     dataset_path: str = ""
     dataset_name: str = "GSM8K"
+    base_url: str = ""
+    model: str = ""
     items: int = 0
     answered: int = 0
     correct: int = 0
@@ -218,6 +220,7 @@ def run_accuracy(
     )
     res = summarise(records, cfg)
     res.dataset_path, res.resumed_items, res.wall_time_s = str(path), resumed, wall
+    res.base_url, res.model = base_url, model
     new_tokens = sum(r.get("completion_tokens") or 0 for r in records[resumed:] if "error" not in r)
     res.output_throughput = new_tokens / wall if wall > 0 and len(records) > resumed else None
     res.duration_s = time.monotonic() - t0

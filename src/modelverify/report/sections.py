@@ -550,7 +550,8 @@ def accuracy_section(acc: D | None, t: Strings, lang: str) -> str:
     rows: list[list[Any]] = [
         [t["acc_dataset"], f"{acc.get('dataset_name')} ({acc.get('dataset_path')})"],
         [t["acc_tool"], "modelverify"],
-        [t["acc_model"], None],
+        [t["acc_url"], acc.get("base_url")],
+        [t["acc_model"], acc.get("model")],
         [t["acc_n"], acc.get("answered")],
         [t["acc_acc"], f"{pct(acc.get('accuracy'))} ({acc.get('correct')}/{acc.get('answered')})"],
         [t["acc_ci"], f"{pct(acc.get('ci_low'))} – {pct(acc.get('ci_high'))}"],
@@ -575,7 +576,6 @@ def accuracy_section(acc: D | None, t: Strings, lang: str) -> str:
             ", ".join(f"{k}: {v}" for k, v in sorted(acc.get("rules", {}).items())),
         ],
     ]
-    rows = [r for r in rows if r[0] != t["acc_model"]]
     out.append(table([t["item"], t["content"]], rows))
     out.append(conclusion(acc.get("status"), C.accuracy(acc, lang), t))
     return "\n\n".join(out)

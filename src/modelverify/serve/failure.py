@@ -5,21 +5,13 @@ Uses the diagnosis rules when they are available and otherwise the last exceptio
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
-
-_EXC = re.compile(r"^\s*(?:\(\w[\w-]* pid=\d+\)\s*)?(?:[\w.]+(?:Error|Exception|Exit)\b.*)$")
 
 
 def root_cause_line(text: str) -> str | None:
-    """The last line that looks like a raised exception, skipping wrappers vLLM adds after it."""
-    wrappers = ("EOFError", "Engine core initialization failed", "KeyboardInterrupt")
-    found: str | None = None
-    for line in text.splitlines():
-        s = line.strip()
-        if _EXC.match(s) and not any(w in s for w in wrappers):
-            found = s
-    return found
+    from modelverify.serve.logparse import root_cause_line as find
+
+    return find(text)
 
 
 def explain_failure(log_path: Path) -> str:

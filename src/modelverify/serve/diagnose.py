@@ -1,0 +1,129 @@
+"""Known start-up failures mapped to one line of advice, with the log lines that show it.
+
+Table-driven: a rule is an id, a pattern searched in the log, and the advice; add one by adding a
+row. The first rule (in table order) that matches wins; an unknown failure still gets its
+root-cause line.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from modelverify.results import Model
+from modelverify.serve.logparse import VllmLogFacts, clean_line, parse_vllm_log, root_cause_line
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    pattern: re.Pattern[str]
+    advice: str
+
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        "max_model_len_over_model_limit",
+        re.compile(
+            r"User-specified max_model_len \((\d+)\) is greater than the derived max_model_len"
+        ),
+        "--max-model-len is larger than the model supports: lower it (or set "
+        "VLLM_ALLOW_LONG_MAX_MODEL_LEN=1 if you really mean to extend the context)",
+    ),
+    Rule(
+        "kv_cache_too_small",
+        re.compile(
+            r"larger than the available KV cache memory|larger than the maximum number of tokens that can be stored in KV cache"
+        ),
+        "the KV cache cannot hold one request of --max-model-len: lower --max-model-len (the log "
+        "estimates what fits) or give the cache more memory (--gpu-memory-utilization; on CPU "
+        "VLLM_CPU_KVCACHE_SPACE in GiB)",
+    ),
+    Rule(
+        "no_cache_blocks",
+        re.compile(r"No available memory for the cache blocks"),
+        "the weights left no memory for the KV cache: raise --gpu-memory-utilization, use more "
+        "devices (--tensor-parallel-size) or a quantized model",
+    ),
+    Rule(
+        "cpu_kvcache_space_invalid",
+        re.compile(r"VLLM_CPU_KVCACHE_SPACE|invalid literal for int\(\) with base 10: '[\d.]+'"),
+        "VLLM_CPU_KVCACHE_SPACE must be a whole number of GiB (e.g. 1 or 4)",
+    ),
+    Rule(
+        "device_oom",
+        re.compile(
+            r"(?:CUDA|NPU|XPU)? ?out of memory|OutOfMemoryError|EL0004|Failed to allocate memory"
+        ),
+        "the device ran out of memory: free it (check npu-smi / nvidia-smi for other processes), "
+        "lower --gpu-memory-utilization or --max-model-len, or use more devices",
+    ),
+    Rule(
+        "unsupported_architecture",
+        re.compile(r"Model architectures \[[^\]]*\] are not supported"),
+        "this vLLM does not know the model's architecture: upgrade vLLM / vLLM-Ascend or check "
+        "config.json 'architectures'",
+    ),
+    Rule(
+        "trust_remote_code",
+        re.compile(r"trust_remote_code=True|--trust-remote-code"),
+        "the model ships its own code: add --trust-remote-code if you trust its source",
+    ),
+    Rule(
+        "chat_template_missing",
+        re.compile(r"chat template|chat_template", re.I),
+        "the tokenizer has no chat template: pass --chat-template FILE or use /v1/completions",
+    ),
+    Rule(
+        "port_in_use",
+        re.compile(r"Address already in use|\[Errno 98\]"),
+        "the port is taken: stop whatever holds it or pass another --port",
+    ),
+    Rule(
+        "cann_not_sourced",
+        re.compile(r"libascend\w*\.so|ASCEND_HOME_PATH|set_env\.sh|libhccl\.so"),
+        "the CANN environment is not set: run `source /usr/local/Ascend/ascend-toolkit/set_env.sh` "
+        "(and nnal/atb/set_env.sh) before launching",
+    ),
+    Rule(
+        "ascend_507013",
+        re.compile(r"507013"),
+        "Ascend runtime error 507013 (device task failed): check npu-smi health and the device "
+        "plog under ~/ascend/log, then restart the device processes",
+    ),
+)
+
+
+class Diagnosis(Model):
+    id: str
+    advice: str
+    root_cause: str | None = None
+    excerpt: list[str] = []
+
+    def one_line(self) -> str:
+        cause = f" [{self.root_cause[:300]}]" if self.root_cause else ""
+        return f"{self.advice}{cause}"
+
+
+def diagnose(text: str, facts: VllmLogFacts | None = None) -> Diagnosis | None:
+    """Why a start-up failed, or None when the log shows no failure."""
+    facts = facts or parse_vllm_log(text)
+    if facts.startup_complete and not facts.fatal_error:
+        return None
+    cause = root_cause_line(text)
+    lines = text.splitlines()
+    # The root cause decides when a rule recognises it; warnings earlier in the log can mention
+    # other problems that did not stop the engine.
+    ordered = sorted(RULES, key=lambda r: not (cause and r.pattern.search(cause)))
+    for rule in ordered:
+        for i, raw in reversed(list(enumerate(lines))):
+            if rule.pattern.search(raw[:5000]):
+                lo, hi = max(0, i - 2), min(len(lines), i + 3)
+                excerpt = [clean_line(x)[0][:400] for x in lines[lo:hi]]
+                return Diagnosis(id=rule.id, advice=rule.advice, root_cause=cause, excerpt=excerpt)
+    if cause is None:
+        return None
+    return Diagnosis(id="unknown", advice="start-up failed", root_cause=cause)
+
+
+__all__ = ["RULES", "Diagnosis", "Rule", "diagnose"]

@@ -1,0 +1,289 @@
+"""Read a ``vllm serve`` start-up log into facts, across vLLM versions and vLLM-Ascend.
+
+Small pure functions; every pattern is linear (no nested quantifiers) so a pathological line
+cannot hang the parser. Absent facts are None, never guessed. Lines are read in order and the
+last statement of a setting wins (vLLM often logs a feature as enabled, then turns it off).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from modelverify.results import Model
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]|\[(?:\d{1,3};)*\d{1,3}m")
+_PREFIX = re.compile(r"^\s*\((?:[\w.-]+) pid=\d+\)\s*")
+_LEVEL = re.compile(
+    r"^(INFO|WARNING|ERROR|DEBUG|CRITICAL)\s+(\d\d-\d\d \d\d:\d\d:\d\d)(?:\.\d+)?\s+(?:\[[^\]]{1,80}\]\s*)?"
+)
+_ENGINE = re.compile(r"Initializing an? (V1 )?LLM engine \(v([^)\s]+)\) with config: (.*)")
+_BANNER = re.compile(r"\bversion (\d+\.\d+[\w.+-]*)")
+_APIVER = re.compile(r"vLLM API server version (\d+\.\d+[\w.+-]*)")
+_KV = re.compile(r"(GPU|CPU|NPU|XPU)? ?KV cache size: ([\d,]+) tokens")
+_CONC = re.compile(r"Maximum concurrency for ([\d,]+) tokens per request: ([\d.]+)x")
+_BLOCKS = re.compile(r"# (?:GPU|NPU|CPU|XPU) blocks: (\d+), # CPU blocks: (\d+)")
+_URL = re.compile(
+    r"(?:Starting vLLM (?:API )?server(?: \d+)? on|Uvicorn running on) (https?://\S+)"
+)
+_CHUNKED_ON = re.compile(r"Chunked prefill is enabled with max_num_batched_tokens=(\d+)")
+_FUSIONS = re.compile(r"Enabled custom fusions: (.+)$")
+_WEIGHTS = re.compile(r"Loading weights took ([\d.]+) ?s")
+_INIT = re.compile(r"init engine \(profile, create kv cache, warmup model\) took ([\d.]+) ?s")
+_GRAPH = re.compile(r"Graph capturing finished in ([\d.]+) ?secs?")
+_COMPILE = re.compile(r"torch\.compile takes ([\d.]+) s in total")
+_MODE = re.compile(r"CompilationMode\.(\w+)")
+_CUDAGRAPH = re.compile(r"CUDAGraphMode\.(\w+)")
+_LEVEL_KEY = re.compile(
+    r"""["']level["']:\s?(\d+)|compilation_level=(\d+)|CompilationMode\.\w+: (\d+)>"""
+)
+_NONDEFAULT_MNBT = re.compile(r"'max_num_batched_tokens': (\d+)")
+_GRAPH_MEM = re.compile(r"Graph capturing finished in ([\d.]+) ?secs?, took ([\d.]+) GiB")
+_EXC = re.compile(r"^(?:[A-Za-z_][\w.]*\.)?[A-Z]\w*(?:Error|Exception|Exit)\b(?::.*)?$")
+_WRAPPERS = ("EOFError", "Engine core initialization failed", "KeyboardInterrupt", "CancelledError")
+
+
+class GraphCapture(Model):
+    captured: bool
+    seconds: float | None = None
+    memory_gib: float | None = None
+
+
+class Timings(Model):
+    weights_loaded_s: float | None = None
+    init_engine_s: float | None = None
+    graph_capture_s: float | None = None
+    torch_compile_s: float | None = None
+    ready_after_s: float | None = None
+
+
+class VllmLogFacts(Model):
+    vllm_version: str | None = None
+    engine: str | None = None
+    platform: str | None = None
+    model: str | None = None
+    dtype: str | None = None
+    max_seq_len: int | None = None
+    tensor_parallel_size: int | None = None
+    pipeline_parallel_size: int | None = None
+    data_parallel_size: int | None = None
+    quantization: str | None = None
+    enforce_eager: bool | None = None
+    device_config: str | None = None
+    kv_cache_dtype: str | None = None
+    kv_cache_tokens: int | None = None
+    kv_cache_tokens_per_worker: list[int] = []
+    gpu_blocks: int | None = None
+    cpu_blocks: int | None = None
+    max_concurrency: float | None = None
+    max_concurrency_tokens_per_request: int | None = None
+    chunked_prefill_enabled: bool | None = None
+    max_num_batched_tokens: int | None = None
+    prefix_caching_enabled: bool | None = None
+    compilation_level: int | None = None
+    graph_capture: GraphCapture | None = None
+    compilation_mode: str | None = None
+    cudagraph_mode: str | None = None
+    acl_graph: str | None = None
+    custom_fusions: list[str] = []
+    npugraph_ex_enabled: bool | None = None
+    async_scheduling: bool | None = None
+    startup_complete: bool = False
+    api_server_url: str | None = None
+    fatal_error: str | None = None
+    post_startup_error: str | None = None
+    timings: Timings = Timings()
+
+
+def clean_line(raw: str) -> tuple[str, str | None, str | None]:
+    """(message, level, timestamp) of one log line, without colour codes and process prefixes."""
+    line = _ANSI.sub("", raw.rstrip("\r\n"))
+    line = _PREFIX.sub("", line)
+    m = _LEVEL.match(line)
+    if m:
+        return line[m.end() :], m.group(1), m.group(2)
+    return line.strip(), None, None
+
+
+def config_value(config: str, key: str) -> str | None:
+    """``key=value`` from an engine config line ('quoted' or up to the next comma)."""
+    m = re.search(r"(?:^|[\s,])" + re.escape(key) + r"=('([^']*)'|([^,\s]*))", config)
+    if not m:
+        return None
+    return m.group(2) if m.group(2) is not None else m.group(3)
+
+
+def _int(v: str | None) -> int | None:
+    try:
+        return int(v.replace(",", "")) if v not in (None, "None") else None
+    except ValueError:
+        return None
+
+
+def _bool(v: str | None) -> bool | None:
+    return {"True": True, "False": False}.get(v or "")
+
+
+def _apply_config(f: VllmLogFacts, cfg: str) -> None:
+    f.model = config_value(cfg, "model") or f.model
+    dtype = config_value(cfg, "dtype")
+    f.dtype = dtype.removeprefix("torch.") if dtype else f.dtype
+    f.max_seq_len = _int(config_value(cfg, "max_seq_len")) or f.max_seq_len
+    f.tensor_parallel_size = (
+        _int(config_value(cfg, "tensor_parallel_size")) or f.tensor_parallel_size
+    )
+    f.pipeline_parallel_size = (
+        _int(config_value(cfg, "pipeline_parallel_size")) or f.pipeline_parallel_size
+    )
+    f.data_parallel_size = _int(config_value(cfg, "data_parallel_size")) or f.data_parallel_size
+    q = config_value(cfg, "quantization")
+    f.quantization = None if q in (None, "None") else q
+    f.enforce_eager = _bool(config_value(cfg, "enforce_eager"))
+    f.device_config = config_value(cfg, "device_config") or f.device_config
+    f.kv_cache_dtype = config_value(cfg, "kv_cache_dtype") or f.kv_cache_dtype
+    chunked = _bool(
+        config_value(cfg, "enable_chunked_prefill") or config_value(cfg, "chunked_prefill_enabled")
+    )
+    if chunked is not None:
+        f.chunked_prefill_enabled = chunked
+    prefix = _bool(config_value(cfg, "enable_prefix_caching"))
+    if prefix is not None:
+        f.prefix_caching_enabled = prefix
+    if m := _MODE.search(cfg):
+        f.compilation_mode = m.group(1)
+    if m := _CUDAGRAPH.search(cfg):
+        f.cudagraph_mode = m.group(1)
+    if m := _LEVEL_KEY.search(cfg):
+        f.compilation_level = int(m.group(1) or m.group(2) or m.group(3))
+    if mnbt := _int(config_value(cfg, "max_num_batched_tokens")):
+        f.max_num_batched_tokens = mnbt
+
+
+def _ts(stamp: str) -> datetime | None:
+    try:
+        return datetime.strptime(stamp, "%m-%d %H:%M:%S")
+    except ValueError:
+        return None
+
+
+def parse_vllm_log(text: str) -> VllmLogFacts:
+    f = VllmLogFacts()
+    first_ts: datetime | None = None
+    startup_at: int | None = None
+    lines = text.splitlines()
+    for i, raw in enumerate(lines):
+        msg, _level, stamp = clean_line(raw[:20_000])
+        if stamp and first_ts is None:
+            first_ts = _ts(stamp)
+        if m := _ENGINE.search(msg):
+            f.engine = "V1" if m.group(1) else "V0"
+            f.vllm_version = m.group(2)
+            _apply_config(f, m.group(3))
+        elif f.vllm_version is None and (m := _APIVER.search(msg) or _BANNER.search(msg)):
+            f.vllm_version = m.group(1)
+        if m := _KV.search(msg):
+            tokens = _int(m.group(2))
+            if tokens is not None:
+                f.kv_cache_tokens_per_worker.append(tokens)
+            if m.group(1):
+                f.platform = {"GPU": f.platform or "cuda", "CPU": "cpu", "NPU": "npu"}.get(
+                    m.group(1), f.platform
+                )
+        if m := _CONC.search(msg):
+            f.max_concurrency = float(m.group(2))
+            f.max_concurrency_tokens_per_request = _int(m.group(1))
+        if m := _BLOCKS.search(msg):
+            f.gpu_blocks, f.cpu_blocks = int(m.group(1)), int(m.group(2))
+        if "non-default args" in msg and (m := _NONDEFAULT_MNBT.search(msg)):
+            f.max_num_batched_tokens = int(m.group(1))
+        if m := _CHUNKED_ON.search(msg):
+            f.chunked_prefill_enabled, f.max_num_batched_tokens = True, int(m.group(1))
+        elif "chunked prefill" in msg.lower() and any(
+            w in msg.lower() for w in ("disabl", "not supported", "turning off")
+        ):
+            f.chunked_prefill_enabled = False
+        if m := _FUSIONS.search(msg):
+            f.custom_fusions = [x.strip() for x in m.group(1).split(",") if x.strip()]
+        if "enable_npugraph_ex is enabled" in msg:
+            f.npugraph_ex_enabled = True
+        if "Asynchronous scheduling is enabled" in msg:
+            f.async_scheduling = True
+        elif (
+            "Asynchronous scheduling is disabled" in msg
+            or "async scheduling is disabled" in msg.lower()
+        ):
+            f.async_scheduling = False
+        if "PIECEWISE compilation enabled on NPU" in msg:
+            f.acl_graph, f.platform = "PIECEWISE (ACL Graph)", "npu"
+        elif "npu not support graph capture" in msg.lower():
+            f.acl_graph, f.platform = "disabled (eager)", "npu"
+        if m := _WEIGHTS.search(msg):
+            f.timings.weights_loaded_s = float(m.group(1))
+        if m := _INIT.search(msg):
+            f.timings.init_engine_s = float(m.group(1))
+        if m := _GRAPH.search(msg):
+            f.timings.graph_capture_s = float(m.group(1))
+            mem = _GRAPH_MEM.search(msg)
+            f.graph_capture = GraphCapture(
+                captured=True,
+                seconds=float(m.group(1)),
+                memory_gib=float(mem.group(2)) if mem else None,
+            )
+        if m := _COMPILE.search(msg):
+            f.timings.torch_compile_s = float(m.group(1))
+        if m := _URL.search(msg):
+            f.api_server_url = m.group(1).rstrip(".,")
+        if "Application startup complete" in msg and not f.startup_complete:
+            f.startup_complete, startup_at = True, i
+            if stamp is None:
+                # Uvicorn's line has no timestamp; use the last stamped line before it.
+                for back in range(i - 1, max(-1, i - 50), -1):
+                    _, _, s2 = clean_line(lines[back])
+                    if s2:
+                        stamp = s2
+                        break
+            t0, t1 = first_ts, _ts(stamp) if stamp else None
+            if t0 and t1:
+                f.timings.ready_after_s = (t1 - t0).total_seconds()
+    if f.graph_capture is None and (
+        f.enforce_eager or f.acl_graph == "disabled (eager)" or f.cudagraph_mode == "NONE"
+    ):
+        f.graph_capture = GraphCapture(captured=False)
+    if f.kv_cache_tokens_per_worker:
+        # Every worker must hold the cache; the smallest one bounds the engine.
+        f.kv_cache_tokens = min(f.kv_cache_tokens_per_worker)
+    if f.device_config and f.platform is None:
+        f.platform = {"cuda": "cuda", "cpu": "cpu", "npu": "npu"}.get(f.device_config)
+    if startup_at is None:
+        f.fatal_error = root_cause_line(text)
+    else:
+        f.post_startup_error = root_cause_line("\n".join(lines[startup_at + 1 :]))
+    return f
+
+
+def root_cause_line(text: str) -> str | None:
+    """The last raised-exception line, skipping the wrappers vLLM adds after the real cause."""
+    found: str | None = None
+    lines = text.splitlines()
+    for i, raw in enumerate(lines):
+        msg, _, _ = clean_line(raw[:5000])
+        msg = msg.strip()
+        if _EXC.match(msg) and not any(w in msg for w in _WRAPPERS):
+            found = msg
+            # pydantic puts the real message on the next line ("  Value error, ...").
+            if "validation error" in msg and i + 1 < len(lines):
+                detail = clean_line(lines[i + 1][:5000])[0].strip()
+                if detail:
+                    found = f"{msg}: {detail[:400]}"
+    return found
+
+
+__all__ = [
+    "GraphCapture",
+    "Timings",
+    "VllmLogFacts",
+    "clean_line",
+    "config_value",
+    "parse_vllm_log",
+    "root_cause_line",
+]

@@ -1,0 +1,123 @@
+"""The start-up log parser against real logs: our CPU engine's and public ones (../shared)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from modelverify.serve.diagnose import diagnose
+from modelverify.serve.logparse import parse_vllm_log, root_cause_line
+
+DATA = Path(__file__).resolve().parents[2] / "data" / "vllm_logs"
+
+
+def read(path: Path) -> str:
+    return path.read_text(encoding="utf-8", errors="replace")
+
+
+def agree(path: Path, expected: dict[str, object]) -> list[str]:
+    got = parse_vllm_log(read(path)).model_dump(mode="json")
+    diffs = []
+    for key, want in expected.items():
+        if key in ("source", "notes"):
+            continue
+        have = got.get(key)
+        if isinstance(want, dict) and isinstance(have, dict):
+            have = {k: have.get(k) for k in want}
+        if have != want:
+            diffs.append(f"{key}: want {want!r}, got {have!r}")
+    return diffs
+
+
+def test_our_cpu_engine_log_field_by_field() -> None:
+    log = DATA / "cpu_v0.32.0_smollm2_eager_ok.log"
+    assert (
+        agree(log, json.loads((DATA / "cpu_v0.32.0_smollm2_eager_ok.expected.json").read_text()))
+        == []
+    )
+
+
+def test_public_logs_field_by_field(shared_dir: Path) -> None:
+    logs = sorted((shared_dir / "samples" / "vllm_logs").glob("*.log"))
+    assert len(logs) >= 3
+    for log in logs:
+        expected = json.loads(log.with_suffix(".json").read_text())
+        assert agree(log, expected) == [], log.name
+
+
+@pytest.mark.parametrize(
+    ("name", "rule", "cause"),
+    [
+        (
+            "cpu_v0.32.0_max_model_len_999999_fail.log",
+            "max_model_len_over_model_limit",
+            "max_model_len (999999)",
+        ),
+        ("cpu_v0.32.0_kvcache_space_float_fail.log", "cpu_kvcache_space_invalid", "'0.001'"),
+        (
+            "cpu_v0.32.0_unknown_architecture_fail.log",
+            "unsupported_architecture",
+            "FooBarForCausalLM",
+        ),
+        (
+            "cpu_v0.32.0_kv_cache_too_small_fail.log",
+            "kv_cache_too_small",
+            "estimated maximum model length is 46464",
+        ),
+    ],
+)
+def test_real_failures_are_diagnosed_by_their_root_cause(name: str, rule: str, cause: str) -> None:
+    text = read(DATA / name)
+    facts = parse_vllm_log(text)
+    assert not facts.startup_complete and facts.fatal_error is not None
+    assert "Engine core initialization failed" not in facts.fatal_error
+    diag = diagnose(text, facts)
+    assert diag is not None and diag.id == rule
+    assert cause in (diag.root_cause or "")
+    assert diag.excerpt
+
+
+def test_a_healthy_log_has_no_diagnosis() -> None:
+    assert diagnose(read(DATA / "cpu_v0.32.0_smollm2_eager_ok.log")) is None
+
+
+def test_setting_enabled_then_disabled_keeps_the_final_state() -> None:
+    text = (
+        "INFO 01-01 00:00:00 [config.py:1] Chunked prefill is enabled with max_num_batched_tokens=2048.\n"
+        "WARNING 01-01 00:00:01 [x.py:2] Chunked prefill is not supported for this model; disabling it.\n"
+    )
+    facts = parse_vllm_log(text)
+    assert facts.chunked_prefill_enabled is False and facts.max_num_batched_tokens == 2048
+
+
+def test_kv_lines_per_worker_are_all_kept() -> None:
+    text = "\n".join(
+        f"(Worker_TP{i} pid={100 + i}) INFO 01-01 00:00:0{i} [kv.py:1] GPU KV cache size: {n} tokens"
+        for i, n in enumerate(["1,024", "1,040", "1,024", "1,032"])
+    )
+    facts = parse_vllm_log(text)
+    assert facts.kv_cache_tokens_per_worker == [1024, 1040, 1024, 1032]
+    assert facts.kv_cache_tokens == 1024
+    assert root_cause_line("EOFError\nRuntimeError: Engine core initialization failed") is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=4000))
+def test_any_text_parses_without_error(text: str) -> None:
+    parse_vllm_log(text)
+    diagnose(text)
+
+
+def test_long_lines_do_not_backtrack() -> None:
+    import time
+
+    nasty = (
+        "Initializing a V1 LLM engine (v1) with config: " + "model=" * 50_000 + "\n" + "(" * 100_000
+    )
+    t0 = time.perf_counter()
+    parse_vllm_log(nasty)
+    assert time.perf_counter() - t0 < 5
