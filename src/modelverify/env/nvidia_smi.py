@@ -1,0 +1,272 @@
+"""nvidia-smi: the CSV query interface on live hosts, and the human table for recorded text.
+
+On a live host we never parse the table: ``--query-gpu`` / ``--query-compute-apps`` with
+``--format=csv,noheader,nounits`` is nvidia-smi's stable interface. The table parser is for
+logs pasted from machines the user cannot run on. Units stay nvidia-smi's (MiB); ``N/A``,
+``[N/A]`` and ``[Not Supported]`` become None.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+
+from modelverify.errors import ParseError
+from modelverify.results import Model
+
+GPU_FIELDS = (
+    "index,name,uuid,memory.used,memory.total,utilization.gpu,temperature.gpu,power.draw,"
+    "power.limit,fan.speed,pci.bus_id,pstate"
+)
+APP_FIELDS = "gpu_uuid,pid,process_name,used_memory"
+_NULL = {"", "N/A", "[N/A]", "[Not Supported]", "Not Supported", "-"}
+_HEADER = re.compile(r"NVIDIA-SMI\s+(\S+)\s+Driver Version:\s*(\S+)\s+CUDA Version:\s*(\S+)")
+_PROC = re.compile(
+    r"^\s*(\d+)\s+(?:(\S+)\s+(\S+)\s+)?(\d+)\s+(C\+G|G\+C|C|G|M|M\+C)\s+(.*?)\s+(\d+MiB|N/A)\s*$"
+)
+
+
+class GpuRecord(Model):
+    index: int
+    name: str | None = None
+    uuid: str | None = None
+    memory_used_mib: int | None = None
+    memory_total_mib: int | None = None
+    util_pct: float | None = None
+    temp_c: float | None = None
+    power_w: float | None = None
+    power_cap_w: float | None = None
+    fan_pct: float | None = None
+    bus_id: str | None = None
+    perf_state: str | None = None
+
+
+class GpuProcess(Model):
+    gpu: int | None = None
+    pid: int
+    type: str | None = None
+    name: str | None = None
+    memory_mib: int | None = None
+
+
+class NvidiaSmiInfo(Model):
+    nvidia_smi_version: str | None = None
+    driver_version: str | None = None
+    cuda_version: str | None = None
+    gpus: list[GpuRecord] = []
+    processes: list[GpuProcess] = []
+
+
+class NvidiaSmiQuery(Model):
+    gpus: list[GpuRecord] = []
+    processes: list[GpuProcess] = []
+    driver_version: str | None = None
+    cuda_version: str | None = None
+    error: str | None = None
+
+
+def _num(tok: str | None) -> float | None:
+    if tok is None:
+        return None
+    tok = tok.strip().rstrip("%WCMiB").strip()
+    if tok in _NULL:
+        return None
+    try:
+        return float(tok)
+    except ValueError:
+        return None
+
+
+def _int(tok: str | None) -> int | None:
+    v = _num(tok)
+    return None if v is None else int(v)
+
+
+def _first(cell: str) -> str | None:
+    parts = cell.split()
+    return parts[0] if parts else None
+
+
+def _cells(line: str) -> list[str] | None:
+    s = line.strip()
+    if not s.startswith("|") or s.count("|") < 2:
+        return None
+    return [c.strip() for c in s[1 : s.rfind("|")].split("|")]
+
+
+def parse_nvidia_smi(text: str) -> NvidiaSmiInfo:
+    """Parse the human ``nvidia-smi`` table.
+
+    Raises:
+        ParseError: no GPU table, or a GPU row that cannot be read (naming the line).
+    """
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    info = NvidiaSmiInfo()
+    in_gpus = in_procs = False
+    pending: tuple[GpuRecord, int] | None = None
+    for n, line in enumerate(lines, start=1):
+        if m := _HEADER.search(line):
+            info.nvidia_smi_version, info.driver_version, info.cuda_version = m.groups()
+            continue
+        if "Processes:" in line:
+            in_gpus, in_procs, pending = False, True, None
+            continue
+        cells = _cells(line)
+        if cells is None:
+            continue
+        if not in_procs and cells[0].startswith("GPU") and "Name" in cells[0]:
+            in_gpus = True
+            continue
+        if in_procs:
+            row = " ".join(cells)
+            if m := _PROC.match(row):
+                gpu, _gi, _ci, pid, kind, name, mem = m.groups()
+                info.processes.append(
+                    GpuProcess(
+                        gpu=int(gpu),
+                        pid=int(pid),
+                        type=kind,
+                        name=name or None,
+                        memory_mib=_int(mem),
+                    )
+                )
+            continue
+        if not in_gpus or len(cells) < 3 or not cells[0]:
+            continue
+        toks = cells[0].split()
+        if pending is None:
+            if not toks or not toks[0].isdigit():
+                continue  # the header's second row (Fan Temp Perf ...) and the MIG row
+            rest = toks[1:]
+            if rest and rest[-1] in ("On", "Off"):  # persistence mode closes the name cell
+                rest = rest[:-1]
+            gpu = GpuRecord(
+                index=int(toks[0]),
+                name=" ".join(rest) or None,
+                bus_id=_first(cells[1]),
+            )
+            pending = (gpu, n)
+        else:
+            gpu = pending[0]
+            fan, temp, perf = ([*toks, None, None, None])[:3]
+            power = re.search(r"(\S+)\s*/\s*(\S+)\s*$", cells[0])
+            mem = re.search(r"(\S+)\s*/\s*(\S+)", cells[1])
+            if mem is None or temp is None:
+                raise ParseError(
+                    "nvidia-smi: expected 'Fan Temp Perf Pwr' and 'used / total' memory",
+                    line_no=n,
+                    line=line,
+                )
+            gpu.fan_pct, gpu.temp_c, gpu.perf_state = _num(fan), _num(temp), perf
+            if power:
+                gpu.power_w, gpu.power_cap_w = _num(power.group(1)), _num(power.group(2))
+            gpu.memory_used_mib, gpu.memory_total_mib = _int(mem.group(1)), _int(mem.group(2))
+            gpu.util_pct = _num(_first(cells[2]))
+            info.gpus.append(gpu)
+            pending = None
+    if not info.gpus and info.driver_version is None:
+        raise ParseError(
+            "nvidia-smi: no GPU table (no 'NVIDIA-SMI … Driver Version' header) in this text"
+        )
+    return info
+
+
+def _csv_rows(text: str, width: int) -> list[list[str]]:
+    rows = []
+    for n, line in enumerate(text.strip().splitlines(), start=1):
+        parts = [p.strip() for p in line.split(",")]
+        if len(parts) != width:
+            raise ParseError(f"nvidia-smi csv: expected {width} fields", line_no=n, line=line)
+        rows.append(parts)
+    return rows
+
+
+def parse_query_gpu_csv(text: str) -> list[GpuRecord]:
+    """``--query-gpu=GPU_FIELDS --format=csv,noheader,nounits`` output."""
+    out = []
+    for r in _csv_rows(text, 12):
+        out.append(
+            GpuRecord(
+                index=int(r[0]),
+                name=r[1],
+                uuid=r[2],
+                memory_used_mib=_int(r[3]),
+                memory_total_mib=_int(r[4]),
+                util_pct=_num(r[5]),
+                temp_c=_num(r[6]),
+                power_w=_num(r[7]),
+                power_cap_w=_num(r[8]),
+                fan_pct=_num(r[9]),
+                bus_id=r[10],
+                perf_state=r[11],
+            )
+        )
+    return out
+
+
+def parse_query_apps_csv(
+    text: str, uuid_to_index: dict[str, int] | None = None
+) -> list[GpuProcess]:
+    """``--query-compute-apps=APP_FIELDS --format=csv,noheader,nounits`` output."""
+    out = []
+    for r in _csv_rows(text, 4) if text.strip() else []:
+        pid = _int(r[1])
+        if pid is None:
+            continue
+        out.append(
+            GpuProcess(
+                gpu=(uuid_to_index or {}).get(r[0]),
+                pid=pid,
+                type="C",
+                name=r[2] or None,
+                memory_mib=_int(r[3]),
+            )
+        )
+    return out
+
+
+def query_nvidia_smi(timeout: float = 15.0) -> NvidiaSmiQuery | None:
+    """Query a live host; None when nvidia-smi is not installed."""
+    exe = shutil.which("nvidia-smi")
+    if exe is None:
+        return None
+    q = NvidiaSmiQuery()
+
+    def run(*args: str) -> str:
+        out = subprocess.run(
+            [exe, *args], capture_output=True, text=True, timeout=timeout, check=False
+        )
+        if out.returncode != 0:
+            raise ParseError(
+                f"nvidia-smi {' '.join(args)} exited {out.returncode}: {out.stderr.strip()[:200]}"
+            )
+        return out.stdout
+
+    try:
+        q.gpus = parse_query_gpu_csv(
+            run(f"--query-gpu={GPU_FIELDS}", "--format=csv,noheader,nounits")
+        )
+        index = {g.uuid: g.index for g in q.gpus if g.uuid}
+        q.processes = parse_query_apps_csv(
+            run(f"--query-compute-apps={APP_FIELDS}", "--format=csv,noheader,nounits"), index
+        )
+        if m := _HEADER.search(run()):
+            q.driver_version, q.cuda_version = m.group(2), m.group(3)
+    except (OSError, subprocess.TimeoutExpired, ParseError, ValueError) as exc:
+        q.error = f"{type(exc).__name__}: {exc}"
+    return q
+
+
+__all__ = [
+    "APP_FIELDS",
+    "GPU_FIELDS",
+    "GpuProcess",
+    "GpuRecord",
+    "NvidiaSmiInfo",
+    "NvidiaSmiQuery",
+    "parse_nvidia_smi",
+    "parse_query_apps_csv",
+    "parse_query_gpu_csv",
+    "query_nvidia_smi",
+]
