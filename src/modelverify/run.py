@@ -46,6 +46,7 @@ class RunOptions:
     lang: str = "zh"
     argv: list[str] = field(default_factory=list)
     resume: bool = False
+    support_matrix: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """What ``--resume`` needs to run the same thing again (the API key is never saved)."""
@@ -60,6 +61,7 @@ class RunOptions:
             "accuracy": self.accuracy,
             "perf": self.perf,
             "lang": self.lang,
+            "support_matrix": self.support_matrix,
         }
 
 
@@ -326,15 +328,27 @@ def execute(opts: RunOptions, say: Say = lambda s: print(s, file=sys.stderr)) ->
         record(res, t0)
 
     stage("env", lambda: run_env(engine_python, attached=opts.base_url is not None))
-    if _is_local_path(model_path):
-        stage("compat", lambda: run_compat(Path(model_path).expanduser()))
-    elif "compat" in opts.stages:
-        record(
-            _skipped(
-                "compat", "model is a hub id; compat needs a local folder (download it first)"
-            ),
-            time.monotonic(),
+
+    def compat_stage() -> StageResult:
+        from modelverify.compat.hub import resolve_model
+
+        try:
+            folder = resolve_model(model_path)
+        except ConfigError as exc:
+            return _skipped("compat", f"{exc}")
+        env_res = results.get("env")
+        return run_compat(
+            folder,
+            engine_args=engine_args,
+            engine_env=engine_env,
+            engine_python=engine_python if (engine is not None or opts.engine_python) else None,
+            distributions=dict(engine.distributions) if engine else {},
+            env=env_res.model_dump(mode="json") if env_res is not None else None,
+            registry_mode="import",
+            matrix_path=Path(opts.support_matrix) if opts.support_matrix else None,
         )
+
+    stage("compat", compat_stage)
 
     base_url = opts.base_url
     served = opts.served_model_name
@@ -396,6 +410,7 @@ def execute(opts: RunOptions, say: Say = lambda s: print(s, file=sys.stderr)) ->
                 sres.error = redact_text(exc.log_tail, secrets)
             _add_log_facts(sres, cfg.log_path, secrets)
             record(sres, t0)
+            _check_kv_prediction(results, sres, run_dir)
             if sres.status == Status.FAIL:
                 server.stop()
                 server = None
@@ -475,6 +490,22 @@ def _memory(pid: int) -> list[Any]:
     from modelverify.serve.stage import tree_memory
 
     return tree_memory(pid)
+
+
+def _check_kv_prediction(
+    results: dict[str, StageResult], sres: ServeResult, run_dir: RunDir
+) -> None:
+    """Put compat's KV-cache prediction next to the engine's own figure, in compat.json."""
+    from modelverify.compat.stage import CompatResult, check_kv
+
+    comp = results.get("compat")
+    facts = sres.log_facts
+    if not isinstance(comp, CompatResult) or facts is None:
+        return
+    tokens = facts.get("kv_cache_tokens")
+    comp.kv_check = check_kv(comp, tokens if isinstance(tokens, int) else None)
+    if comp.kv_check is not None:
+        run_dir.write_model("compat.json", comp)
 
 
 def _add_log_facts(sres: ServeResult, log_path: Path, secrets: list[str]) -> None:

@@ -77,6 +77,13 @@ def test_full_demo_run_writes_every_section(tmp_path: Path, demo_model: Path) ->
     assert acc["answered"] == 3 and acc["ci_low"] <= acc["accuracy"] <= acc["ci_high"]
     serve = json.loads((out / "serve.json").read_text())
     assert serve["memory_total_bytes"] > 100 * 2**20
+    # compat predicted the KV cache before launch; the engine's own figure must agree within 2%.
+    compat = json.loads((out / "compat.json").read_text())
+    check = compat["kv_check"]
+    assert check["engine_tokens"] == serve["log_facts"]["kv_cache_tokens"]
+    assert abs(check["error_pct"]) <= 2.0, check
+    assert compat["registry"]["method"] in ("import", "cache")
+    assert compat["registry_verdict"] == "supported"
     assert engine_pids_left(out) == []
 
 

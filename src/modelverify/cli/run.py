@@ -64,6 +64,11 @@ from modelverify.run import STAGES, RunOptions, RunOutcome, execute
 )
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
 @click.option(
+    "--support-matrix",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="A newer vLLM-Ascend supported_models.md than the packaged copy.",
+)
+@click.option(
     "--resume",
     "resume_dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -89,6 +94,7 @@ def run(
     seed: int | None,
     reference_accuracy: float | None,
     lang: str,
+    support_matrix: Path | None,
     resume_dir: Path | None,
 ) -> None:
     """Verify MODEL (a folder, a hub id, or 'demo') end to end; flags after `--` go to vLLM.
@@ -125,6 +131,7 @@ def run(
             api_key=resolve_api_key(api_key, api_key_file),
             engine_python=engine_python,
             startup_timeout_s=startup_timeout,
+            support_matrix=str(support_matrix) if support_matrix else None,
             accuracy={
                 "limit": limit,
                 "dataset": dataset,

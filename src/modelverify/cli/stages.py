@@ -9,6 +9,7 @@ from typing import TextIO
 import click
 
 from modelverify.cli.options import F, api_key_options, resolve_api_key, served_model
+from modelverify.errors import ModelVerifyError
 from modelverify.rundir import RunDir
 
 
@@ -31,15 +32,71 @@ def env(engine_python: str | None, out: Path | None) -> None:
 
 
 @click.command()
-@click.argument("model_dir", type=click.Path(path_type=Path))
+@click.argument("model")
+@click.argument("engine_args", nargs=-1, type=click.UNPROCESSED)
+@click.option(
+    "--engine-python", help="Python of the engine's environment (for its model registry)."
+)
+@click.option(
+    "--registry",
+    type=click.Choice(["auto", "static", "import"]),
+    default="auto",
+    show_default=True,
+    help="How to read vLLM's model registry: auto = cached import answer, else a static read.",
+)
+@click.option(
+    "--support-matrix",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="A newer vLLM-Ascend supported_models.md than the packaged copy.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print compat.json instead of the tables.")
 @click.option(
     "--out", type=click.Path(file_okay=False, path_type=Path), help="Also write compat.json here."
 )
-def compat(model_dir: Path, out: Path | None) -> None:
-    """Judge a model folder against the engine before launching anything."""
-    from modelverify.compat.stage import run_compat
+def compat(
+    model: str,
+    engine_args: tuple[str, ...],
+    engine_python: str | None,
+    registry: str,
+    support_matrix: Path | None,
+    as_json: bool,
+    out: Path | None,
+) -> None:
+    """Judge MODEL (a folder or a cached hub id) before launching anything; flags after `--`
+    are the engine flags you will serve with (they change the memory arithmetic).
 
-    _emit(run_compat(model_dir).model_dump_json(indent=2), out, "compat")
+    Example: modelverify compat /models/Qwen3-8B -- --max-model-len 32768 -tp 2
+    """
+    from modelverify.compat.hub import resolve_model
+    from modelverify.compat.stage import run_compat
+    from modelverify.serve.engine import find_engine
+
+    folder = resolve_model(model)
+    python, dists = None, {}
+    try:
+        spec = find_engine(engine_python)
+        python, dists = spec.python, dict(spec.distributions)
+    except ModelVerifyError as exc:
+        if engine_python:
+            raise
+        click.echo(f"note: no engine found ({exc}); registry not checked", err=True)
+    res = run_compat(
+        folder,
+        engine_args=list(engine_args),
+        engine_python=python,
+        distributions=dists,
+        registry_mode=registry,
+        matrix_path=support_matrix,
+    )
+    text = res.model_dump_json(indent=2)
+    if out is not None:
+        RunDir.create(None, "compat", out).write_text("compat.json", text + "\n")
+    if as_json:
+        click.echo(text)
+    else:
+        from modelverify.report.compat_text import render_compat
+
+        click.echo(render_compat(res.model_dump(mode="json"), "en"))
 
 
 def _server_options(fn: F) -> F:

@@ -1,106 +1,423 @@
-"""The compat stage: read the model folder and judge it before anything is launched."""
+"""The compat stage: judge the model folder against the engine and the device, before launch.
+
+Three independent sources, each kept with its evidence: the model folder itself (read by
+:mod:`modelverify.compat.model`), the installed engine's model registry, and — on Ascend — vLLM-Ascend's
+documented support matrix. Then the memory arithmetic predicts the KV cache the engine will
+allocate; after the serve stage the engine's own figure is put next to it.
+"""
 
 from __future__ import annotations
 
-import json
+import os
 import time
 from pathlib import Path
 from typing import Any
 
+from modelverify.compat.kvcache import GiB, KvSpec, MemoryFit, fit_memory, kv_spec
+from modelverify.compat.matrix import MatrixMatch, hardware_tab, load_matrix, match_model
+from modelverify.compat.model import ModelInfo, load_config, read_model
+from modelverify.compat.registry import Registry, engine_registry
 from modelverify.errors import ConfigError
 from modelverify.results import Model, StageResult, Status
 
+RANK = {Status.PASS: 0, Status.SKIPPED: 0, Status.WARN: 1, Status.FAIL: 2}
+MATRIX_STATUS = {
+    "supported": Status.PASS,
+    "experimental": Status.WARN,
+    "untested": Status.WARN,
+    "unsupported": Status.FAIL,
+}
 
-class ModelSummary(Model):
-    path: str
-    architectures: list[str] = []
-    model_type: str | None = None
-    dtype: str | None = None
-    quantization: str | None = None
-    num_layers: int | None = None
-    hidden_size: int | None = None
-    num_kv_heads: int | None = None
-    head_dim: int | None = None
-    max_position_embeddings: int | None = None
-    vocab_size: int | None = None
-    chat_template: bool | None = None
-    tokenizer_class: str | None = None
-    trust_remote_code_needed: bool = False
+
+class Finding(Model):
+    subject: str
+    status: Status
+    reason: str
+
+
+class Feature(Model):
+    """One row of the seed's architecture table: what it is, and whether the target supports it."""
+
+    feature: str
+    value: str
+    status: Status
+    basis: str = ""
+
+
+class KvCheck(Model):
+    predicted_tokens: int
+    engine_tokens: int
+    error_pct: float
 
 
 class CompatResult(StageResult):
     stage: str = "compat"
-    model: ModelSummary | None = None
-    details: dict[str, Any] = {}
+    model: ModelInfo | None = None
+    platform: str = "cpu"
+    device_name: str | None = None
+    device_memory_bytes: int | None = None
+    registry: Registry | None = None
+    registry_verdict: str | None = None
+    matrix_source: str | None = None
+    matrix: MatrixMatch | None = None
+    matrix_decides: bool = False
+    features: list[Feature] = []
+    kv: KvSpec | None = None
+    memory: MemoryFit | None = None
+    kv_check: KvCheck | None = None
+    findings: list[Finding] = []
 
 
-def load_config(model_dir: Path) -> dict[str, Any]:
-    """config.json of a model folder, or a one-line ConfigError saying what to do."""
-    if not model_dir.exists():
-        raise ConfigError(f"model path {model_dir} does not exist: pass a model folder or a hub id")
-    cfg = model_dir / "config.json"
-    if not cfg.is_file():
-        raise ConfigError(f"{model_dir} has no config.json: is it a Hugging Face model folder?")
-    text = cfg.read_text(encoding="utf-8", errors="replace")
-    if not text.strip():
-        raise ConfigError(f"{cfg} is empty: re-download the model")
+def _flag(args: list[str], *names: str) -> str | None:
+    from modelverify.serve.supervisor import flag_value
+
+    for n in names:
+        v = flag_value(args, n)
+        if v is not None:
+            return v
+    return None
+
+
+def _has(args: list[str], name: str) -> bool:
+    from modelverify.serve.supervisor import has_flag
+
+    return has_flag(args, name)
+
+
+def _num(value: str | None, kind: type, flag: str) -> Any:
+    if value is None:
+        return None
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(
-            f"{cfg} is not valid JSON (line {exc.lineno}): re-download the model"
-        ) from exc
-    if not isinstance(data, dict):
-        raise ConfigError(f"{cfg} is not a JSON object: re-download the model")
-    if not data.get("architectures"):
-        raise ConfigError(f"{cfg} names no 'architectures': vLLM cannot pick a model class")
-    return data
+        return kind(value)
+    except ValueError as exc:
+        raise ConfigError(f"engine flag {flag} {value!r} is not a number: fix the flag") from exc
 
 
-def summarise_model(model_dir: Path) -> ModelSummary:
-    data = load_config(model_dir)
-    text = data.get("text_config") if isinstance(data.get("text_config"), dict) else data
-    assert isinstance(text, dict)
-    tok: dict[str, Any] = {}
-    tok_path = model_dir / "tokenizer_config.json"
-    if tok_path.is_file():
-        try:
-            tok = json.loads(tok_path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError:
-            tok = {}
-    heads = text.get("num_attention_heads")
-    hidden = text.get("hidden_size")
-    head_dim = text.get("head_dim") or (hidden // heads if hidden and heads else None)
-    quant = data.get("quantization_config")
-    return ModelSummary(
-        path=str(model_dir),
-        architectures=list(data.get("architectures") or []),
-        model_type=data.get("model_type"),
-        dtype=str(data.get("torch_dtype") or data.get("dtype") or text.get("torch_dtype") or "")
-        or None,
-        quantization=quant.get("quant_method") if isinstance(quant, dict) else None,
-        num_layers=text.get("num_hidden_layers"),
-        hidden_size=hidden,
-        num_kv_heads=text.get("num_key_value_heads") or heads,
-        head_dim=head_dim,
-        max_position_embeddings=text.get("max_position_embeddings"),
-        vocab_size=text.get("vocab_size"),
-        chat_template=bool(tok.get("chat_template"))
-        or (model_dir / "chat_template.jinja").is_file()
-        or (model_dir / "chat_template.json").is_file(),
-        tokenizer_class=tok.get("tokenizer_class"),
-        trust_remote_code_needed=bool(data.get("auto_map")),
+def _visible(var: str, n: int) -> list[int]:
+    raw = os.environ.get(var)
+    if not raw:
+        return list(range(n))
+    out = [int(x) for x in raw.split(",") if x.strip().isdigit()]
+    return out or list(range(n))
+
+
+def device_facts(env: dict[str, Any] | None) -> tuple[str, str | None, int | None]:
+    """(platform, device name, memory of one device in bytes) from an env result, or probed."""
+    if env is None:
+        from modelverify.env.cpu import probe_cpu
+        from modelverify.env.stage import _accelerators
+
+        platform, _acc, npu, gpu = _accelerators()
+        env = {
+            "platform": platform,
+            "npu": npu,
+            "gpu": gpu,
+            "cpu": probe_cpu().model_dump(mode="json"),
+        }
+    platform = env.get("platform") or "cpu"
+    if platform == "npu":
+        chips = ((env.get("npu") or {}).get("info") or {}).get("chips") or []
+        if chips:
+            sel = _visible("ASCEND_RT_VISIBLE_DEVICES", len(chips))
+            chip = chips[sel[0]] if sel[0] < len(chips) else chips[0]
+            mb = chip.get("hbm_total_mb") or chip.get("memory_total_mb")
+            return "npu", chip.get("name"), (mb * 1024 * 1024 if mb else None)
+    if platform == "cuda":
+        gpus = (env.get("gpu") or {}).get("gpus") or []
+        if gpus:
+            sel = _visible("CUDA_VISIBLE_DEVICES", len(gpus))
+            gpu = gpus[sel[0]] if sel[0] < len(gpus) else gpus[0]
+            mib = gpu.get("memory_total_mib")
+            return "cuda", gpu.get("name"), (mib * 1024 * 1024 if mib else None)
+    cpu = env.get("cpu") or {}
+    return "cpu", cpu.get("model_name"), cpu.get("memory_total_bytes")
+
+
+def _matrix_features(row: Any) -> dict[str, str]:
+    return dict(row.features) if row is not None else {}
+
+
+def _mark(cell: str | None) -> Status:
+    if not cell:
+        return Status.WARN
+    if "✅" in cell:
+        return Status.PASS
+    if "❌" in cell:
+        return Status.FAIL
+    return Status.WARN
+
+
+def build_features(res: CompatResult, info: ModelInfo, args: list[str]) -> list[Feature]:
+    on_npu = res.platform == "npu"
+    row = res.matrix.deciding if res.matrix else None
+    cols = _matrix_features(row)
+    rows: list[Feature] = []
+    reg_status = {"supported": Status.PASS, "unsupported": Status.FAIL}.get(
+        res.registry_verdict or "", Status.WARN
     )
+    rows.append(
+        Feature(
+            feature="architecture",
+            value=", ".join(info.architectures),
+            status=reg_status,
+            basis=f"vLLM registry ({res.registry.method})" if res.registry else "",
+        )
+    )
+    attn = info.attention_kind
+    rows.append(
+        Feature(
+            feature="attention",
+            value=attn,
+            status=MATRIX_STATUS.get(row.support, Status.WARN) if (on_npu and row) else reg_status,
+            basis=f"matrix row {row.model!r} (line {row.line})"
+            if (on_npu and row)
+            else "served by the registry's model class",
+        )
+    )
+    quant = info.quantization or (info.dtype or "unknown")
+    if on_npu and info.quantization:
+        qs = _mark(cols.get("W8A8")) if "w8a8" in info.quantization.lower() else Status.WARN
+        basis = (
+            "matrix column W8A8"
+            if "w8a8" in info.quantization.lower()
+            else f"{info.quantization} on Ascend: check vLLM-Ascend's quantization guide"
+        )
+    elif on_npu:
+        qs = (
+            _mark(cols.get("BF16"))
+            if (info.dtype or "").startswith("bfloat") and cols.get("BF16")
+            else Status.PASS
+        )
+        basis = "matrix column BF16" if cols.get("BF16") else "float weights"
+    else:
+        qs, basis = (
+            Status.PASS,
+            "float weights" if not info.quantization else "engine decides at load",
+        )
+    rows.append(Feature(feature="dtype / quantization", value=quant, status=qs, basis=basis))
+    tok = info.tokenizer_class or "unknown"
+    rows.append(
+        Feature(
+            feature="tokenizer / chat template",
+            value=f"{tok}; chat template {'yes (' + (info.chat_template_source or '') + ')' if info.chat_template else 'none'}",
+            status=Status.PASS
+            if info.chat_template or _has(args, "--chat-template")
+            else Status.WARN,
+            basis="chat template needed for /v1/chat/completions",
+        )
+    )
+    eager = _has(args, "--enforce-eager")
+    if on_npu:
+        mode = "eager" if eager else "PIECEWISE (ACL Graph)"
+        cell = cols.get("Piecewise AclGraph")
+        gs = Status.PASS if eager else _mark(cell)
+        rows.append(
+            Feature(
+                feature="graph mode",
+                value=mode,
+                status=gs,
+                basis="matrix column Piecewise AclGraph" if cell else "not listed in the matrix",
+            )
+        )
+    elif res.platform == "cuda":
+        rows.append(
+            Feature(
+                feature="graph mode",
+                value="eager" if eager else "CUDA graphs",
+                status=Status.PASS,
+                basis="vLLM default",
+            )
+        )
+    else:
+        rows.append(
+            Feature(
+                feature="graph mode",
+                value="eager" if eager else "torch.compile (CPU)",
+                status=Status.PASS,
+                basis="vLLM CPU backend",
+            )
+        )
+    tp = _flag(args, "--tensor-parallel-size", "-tp") or "1"
+    if on_npu and tp != "1":
+        rows.append(
+            Feature(
+                feature="tensor parallel",
+                value=tp,
+                status=_mark(cols.get("Tensor Parallel")),
+                basis="matrix column Tensor Parallel",
+            )
+        )
+    if info.moe_experts:
+        rows.append(
+            Feature(
+                feature="MoE",
+                value=f"{info.moe_experts} experts, {info.moe_experts_per_token} per token",
+                status=_mark(cols.get("Expert Parallel"))
+                if on_npu and _has(args, "--enable-expert-parallel")
+                else Status.PASS,
+                basis="matrix column Expert Parallel" if on_npu else "registry model class",
+            )
+        )
+    if info.trust_remote_code_needed:
+        rows.append(
+            Feature(
+                feature="remote code",
+                value="auto_map: " + ", ".join(sorted(info.auto_map)),
+                status=Status.PASS if _has(args, "--trust-remote-code") else Status.WARN,
+                basis="--trust-remote-code given"
+                if _has(args, "--trust-remote-code")
+                else "add --trust-remote-code after reviewing the code",
+            )
+        )
+    return rows
 
 
-def run_compat(model_dir: Path) -> CompatResult:
+def run_compat(
+    model_dir: Path,
+    *,
+    engine_args: list[str] | None = None,
+    engine_env: dict[str, str] | None = None,
+    engine_python: str | None = None,
+    distributions: dict[str, str] | None = None,
+    env: dict[str, Any] | None = None,
+    registry_mode: str = "auto",
+    matrix_path: Path | None = None,
+) -> CompatResult:
     t0 = time.monotonic()
-    summary = summarise_model(model_dir)
-    res = CompatResult(model=summary)
-    res.reason = f"{', '.join(summary.architectures)}, dtype {summary.dtype}"
-    res.status = Status.PASS
+    args = list(engine_args or [])
+    info = read_model(model_dir)
+    res = CompatResult(model=info)
+    res.platform, res.device_name, res.device_memory_bytes = device_facts(env)
+    findings: list[Finding] = [
+        Finding(subject="model folder", status=Status.WARN, reason=w)
+        for w in info.warnings
+        if not (
+            ("chat template" in w and _has(args, "--chat-template"))
+            or ("auto_map" in w and _has(args, "--trust-remote-code"))
+        )
+    ]
+    # 1. the engine's registry
+    if engine_python:
+        res.registry = engine_registry(engine_python, distributions or {}, registry_mode)
+        verdicts = [res.registry.verdict(a) for a in info.architectures]
+        best = next((v for v in verdicts if v[0] == "supported"), verdicts[0])
+        res.registry_verdict = best[0]
+        st = {"supported": Status.PASS, "unsupported": Status.FAIL}.get(best[0], Status.WARN)
+        if best[0] == "unsupported" and info.trust_remote_code_needed:
+            st = Status.WARN  # custom code may register itself through a plugin
+        findings.append(Finding(subject="vLLM model registry", status=st, reason=best[1]))
+    # 2. vLLM-Ascend's matrix (decides only on Ascend; shown for reference elsewhere)
+    matrix = load_matrix(matrix_path)
+    res.matrix_source = matrix.source
+    tab = hardware_tab(res.device_name) if res.platform == "npu" else None
+    res.matrix = match_model(
+        matrix,
+        info.name,
+        info.model_type or info.text_model_type,
+        tab or "A2/A3",
+        moe=bool(info.moe_experts),
+    )
+    res.matrix_decides = res.platform == "npu"
+    if res.matrix_decides:
+        row = res.matrix.deciding
+        if row is None:
+            findings.append(
+                Finding(
+                    subject="vLLM-Ascend matrix",
+                    status=Status.WARN,
+                    reason=f"no row for {info.name} ({info.model_type}) on {res.matrix.hardware}: unknown",
+                )
+            )
+        else:
+            findings.append(
+                Finding(
+                    subject="vLLM-Ascend matrix",
+                    status=MATRIX_STATUS.get(row.support, Status.WARN),
+                    reason=f"{row.support} {row.symbol} by {res.matrix.how} (row {row.model!r}, {row.hardware}, line {row.line})",
+                )
+            )
+    # 3. memory
+    tp = _num(_flag(args, "--tensor-parallel-size", "-tp"), int, "--tensor-parallel-size") or 1
+    res.kv = kv_spec(info, _flag(args, "--kv-cache-dtype"), tp)
+    env_all = {**os.environ, **(engine_env or {})}
+    space = env_all.get("VLLM_CPU_KVCACHE_SPACE")
+    res.memory = fit_memory(
+        info,
+        res.kv,
+        platform=res.platform,
+        device_bytes=res.device_memory_bytes,
+        gpu_memory_utilization=_num(
+            _flag(args, "--gpu-memory-utilization"), float, "--gpu-memory-utilization"
+        )
+        or 0.9,
+        kv_cache_memory_bytes=_num(
+            _flag(args, "--kv-cache-memory-bytes", "--kv-cache-memory"),
+            int,
+            "--kv-cache-memory-bytes",
+        ),
+        cpu_kvcache_space_gib=_num(space, int, "VLLM_CPU_KVCACHE_SPACE") if space else None,
+        max_model_len=_num(_flag(args, "--max-model-len"), int, "--max-model-len"),
+        block_size=_num(_flag(args, "--block-size"), int, "--block-size"),
+    )
+    mem = res.memory
+    if mem.weights_do_not_fit:
+        findings.append(
+            Finding(
+                subject="memory",
+                status=Status.WARN,
+                reason=f"weights ({(mem.weights_bytes_per_rank or 0) / GiB:.1f} GiB per rank) leave no room "
+                f"for KV cache ({mem.budget_source}); try " + " or ".join(mem.suggestions),
+            )
+        )
+    elif mem.fits is False:
+        findings.append(
+            Finding(
+                subject="memory",
+                status=Status.WARN,
+                reason=f"max model length {mem.max_model_len} needs more KV cache than the "
+                f"{(mem.budget_bytes or 0) / GiB:.2f} GiB available; try "
+                + " or ".join(mem.suggestions),
+            )
+        )
+    elif mem.fits:
+        findings.append(
+            Finding(
+                subject="memory",
+                status=Status.PASS,
+                reason=f"{mem.predicted_kv_tokens:,} KV tokens predicted, {mem.max_concurrency}x "
+                f"concurrency at {mem.max_model_len} tokens",
+            )
+        )
+    res.features = build_features(res, info, args)
+    res.findings = findings
+    worst = max((f.status for f in findings), key=lambda s: RANK[s], default=Status.PASS)
+    res.status = worst
+    decisive = [f for f in findings if f.status == worst] or findings
+    head = f"{', '.join(info.architectures)} ({info.attention_kind}, {info.quantization or info.dtype or 'dtype unspecified'})"
+    res.reason = head + ("; " + "; ".join(f.reason for f in decisive) if decisive else "")
     res.duration_s = time.monotonic() - t0
     return res
 
 
-__all__ = ["CompatResult", "ModelSummary", "load_config", "run_compat", "summarise_model"]
+def check_kv(res: CompatResult, engine_tokens: int | None) -> KvCheck | None:
+    """Put the prediction next to the engine's "KV cache size: N tokens"."""
+    if engine_tokens is None or res.memory is None or not res.memory.predicted_kv_tokens:
+        return None
+    pred = res.memory.predicted_kv_tokens
+    return KvCheck(
+        predicted_tokens=pred,
+        engine_tokens=engine_tokens,
+        error_pct=round(100.0 * (pred - engine_tokens) / engine_tokens, 2),
+    )
+
+
+__all__ = [
+    "CompatResult",
+    "Feature",
+    "Finding",
+    "KvCheck",
+    "check_kv",
+    "device_facts",
+    "load_config",
+    "run_compat",
+]

@@ -33,6 +33,11 @@ T: dict[str, dict[str, str]] = {
         "acc_ref_bad": ";参考分数 {ref:.2%} 不在区间内,未达标",
         "acc_noref": ";未给参考分数,仅供参考",
         "compat_ok": "{arch} 架构可由 vLLM 加载,dtype {dtype}",
+        "compat_head": "{arch}({attn},{dtype}):vLLM 模型注册表 {reg}",
+        "compat_matrix": ";vLLM-Ascend 支持矩阵 {sym} {word}(依据 {row})",
+        "compat_mem": ";预测 KV 缓存 {tok} tokens,{len} 长度下最大并发 {conc}x",
+        "compat_nofit": ";按当前参数 KV 缓存放不下 {len} 长度,可改为 {fix}",
+        "compat_check": ";引擎实测 {eng} tokens,预测误差 {err:+.2f}%",
         "skipped": "跳过:{why}",
     },
     "en": {
@@ -57,6 +62,11 @@ T: dict[str, dict[str, str]] = {
         "acc_ref_bad": "; reference {ref:.2%} is outside the interval",
         "acc_noref": "; no reference score given",
         "compat_ok": "{arch} can be loaded by vLLM, dtype {dtype}",
+        "compat_head": "{arch} ({attn}, {dtype}): vLLM model registry {reg}",
+        "compat_matrix": "; vLLM-Ascend matrix {sym} {word} (row {row})",
+        "compat_mem": "; predicted KV cache {tok} tokens, {conc}x concurrency at length {len}",
+        "compat_nofit": "; KV cache will not hold length {len} with these flags, try {fix}",
+        "compat_check": "; engine reported {eng} tokens, prediction error {err:+.2f}%",
         "skipped": "skipped: {why}",
     },
 }
@@ -179,12 +189,63 @@ def accuracy(a: D, lang: str) -> str:
 
 
 def compat(c: D, lang: str) -> str:
+    t = _t(lang)
     m = c.get("model") or {}
-    if c.get("status") == "pass" and not c.get("details"):
-        return _t(lang)["compat_ok"].format(
-            arch=", ".join(m.get("architectures", [])), dtype=m.get("dtype")
+    if not m:
+        return str(c.get("reason", ""))
+    words = {
+        "zh": {
+            "supported": "支持",
+            "unsupported": "不支持",
+            "unknown": "未知",
+            "experimental": "实验性支持",
+            "untested": "未验证",
+        }
+    }.get(lang, {})
+    reg = c.get("registry_verdict") or "unknown"
+    lay = m.get("layers") or {}
+    attn = (
+        " + ".join(
+            f"{k} {v}"
+            for k, v in (
+                ("full", lay.get("full_attention")),
+                ("sliding", lay.get("sliding_attention")),
+                ("linear", lay.get("linear_attention")),
+            )
+            if v
         )
-    return str(c.get("reason", ""))
+        or "?"
+    )
+    if m.get("mla_kv_lora_rank"):
+        attn = f"MLA {m.get('num_layers')}"
+    out = t["compat_head"].format(
+        arch=", ".join(m.get("architectures", [])),
+        attn=attn,
+        dtype=m.get("quantization") or m.get("dtype"),
+        reg=words.get(reg, reg),
+    )
+    row = (c.get("matrix") or {}).get("deciding")
+    if c.get("matrix_decides") and row:
+        out += t["compat_matrix"].format(
+            sym=row.get("symbol", ""),
+            word=words.get(row["support"], row["support"]),
+            row=row["model"],
+        )
+    mem = c.get("memory") or {}
+    if mem.get("predicted_kv_tokens") is not None and mem.get("fits") is not False:
+        out += t["compat_mem"].format(
+            tok=f"{mem['predicted_kv_tokens']:,}",
+            len=mem.get("max_model_len"),
+            conc=mem.get("max_concurrency"),
+        )
+    elif mem.get("fits") is False:
+        out += t["compat_nofit"].format(
+            len=mem.get("max_model_len"), fix=", ".join(mem.get("suggestions") or [])
+        )
+    chk = c.get("kv_check")
+    if chk:
+        out += t["compat_check"].format(eng=f"{chk['engine_tokens']:,}", err=chk["error_pct"])
+    return out
 
 
 __all__ = [

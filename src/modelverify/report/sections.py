@@ -585,32 +585,20 @@ def accuracy_section(acc: D | None, t: Strings, lang: str) -> str:
 
 
 def compat_section(compat: D | None, serve: D | None, t: Strings, lang: str) -> str:
+    from modelverify.report import compat_text as CT
+
     out = [f"## {t['s_compat']}"]
     if compat is None or not compat.get("model"):
         return "\n\n".join([*out, skipped(compat, t)])
-    m = compat["model"]
-    rows = [
-        [t["arch"], ", ".join(m.get("architectures", [])), icon(compat.get("status"))],
-        ["model_type", m.get("model_type"), None],
-        ["dtype", m.get("dtype"), None],
-        ["quantization", m.get("quantization") or "none", None],
-        [
-            "layers / hidden / KV heads / head_dim",
-            f"{m.get('num_layers')} / {m.get('hidden_size')} / {m.get('num_kv_heads')} / {m.get('head_dim')}",
-            None,
-        ],
-        ["max_position_embeddings", m.get("max_position_embeddings"), None],
-        ["tokenizer", m.get("tokenizer_class"), None],
-        ["chat template", m.get("chat_template"), None],
-        ["trust_remote_code", m.get("trust_remote_code_needed"), None],
+    out += [
+        CT.matrix_table(compat, lang),
+        CT.features_table(compat, lang),
+        CT.facts_table(compat, lang),
+        CT.memory_table(compat, lang),
+        CT.findings_list(compat, lang),
     ]
-    out.append(table([t["feature"], t["reason"], t["compat_col"]], rows))
-    details = compat.get("details") or {}
-    for key in ("matrix_rows", "memory"):
-        if details.get(key):
-            out.append(code(json.dumps(details[key], ensure_ascii=False, indent=2), "json"))
     out.append(conclusion(compat.get("status"), C.compat(compat, lang), t))
-    return "\n\n".join(out)
+    return "\n\n".join(p for p in out if p)
 
 
 # -- 7 summary, 8 appendix ------------------------------------------------------------------------
