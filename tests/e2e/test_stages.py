@@ -24,6 +24,24 @@ def test_api_checks_pass_or_warn_honestly(served) -> None:
     assert by_id["completions.basic"].status == Status.PASS
     assert by_id["chat.basic"].status in (Status.PASS, Status.WARN)
     assert all(c.status != Status.FAIL for c in res.checks), [(c.id, c.reason) for c in res.checks]
+    # the whole suite ran, and a real vLLM has every extra endpoint
+    assert len(res.checks) >= 21
+    for cid in (
+        "vllm.health",
+        "vllm.version",
+        "vllm.metrics",
+        "vllm.tokenize",
+        "chat.template",
+        "errors.unknown_model",
+        "errors.too_long",
+        "errors.malformed_json",
+        "params.stop",
+    ):
+        assert by_id[cid].status == Status.PASS, (cid, by_id[cid].reason)
+    # streamed and non-streamed greedy answers agree, or the warning says where they part
+    for cid in ("completions.stream", "chat.stream", "concurrency.consistency"):
+        c = by_id[cid]
+        assert c.status == Status.PASS or "differ from token" in c.reason, (cid, c.reason)
 
 
 def test_perf_records_streaming_metrics(served, tmp_path: Path) -> None:

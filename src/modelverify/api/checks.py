@@ -114,9 +114,12 @@ def usage_consistent(usage: Any) -> str | None:
 async def run_checks(ctx: CheckContext, only: set[str] | None = None) -> list[CheckResult]:
     """Run the registered checks in order; a check that raises is a fail, never a crash."""
     from modelverify.api import seed_checks  # noqa: F401 - registers the checks
+    from modelverify.api.suite_checks import ORDER
 
+    rank = {cid: i for i, cid in enumerate(ORDER)}
     out: list[CheckResult] = []
-    for c in REGISTRY:
+    # Facts flow forward: models.list gives max_model_len, vllm.tokenize enables token positions.
+    for c in sorted(REGISTRY, key=lambda c: rank.get(c.id, len(rank))):
         if only is not None and c.id not in only:
             continue
         t0 = time.perf_counter()
