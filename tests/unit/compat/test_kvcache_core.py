@@ -169,3 +169,37 @@ def test_layer_types_from_real_config_json_text(tmp_path: Path, shared_dir: Path
     assert info.multimodal and info.text_model_type == "qwen3_5_text"
     assert info.weights.source.startswith("estimate")
     assert json.loads(src.read_text())["text_config"]["num_hidden_layers"] == info.num_layers
+
+
+FIXTURES = Path(__file__).resolve().parents[2] / "data" / "model_configs"
+
+
+def test_llama3_70b_on_a_64gib_npu_needs_tensor_parallel() -> None:
+    info = read_model(FIXTURES / "llama-3.3-70b-instruct")
+    assert info.rope_scaling is not None and info.rope_scaling["rope_type"] == "llama3"
+    assert kv_spec(info).per_token_bytes == 327_680
+    assert kv_spec(info, tp=4).per_token_bytes == 81_920
+    assert (
+        info.weights.parameters is not None
+        and abs(info.weights.parameters - 70.6e9) / 70.6e9 < 0.02
+    )
+    one = fit_memory(info, kv_spec(info), platform="npu", device_bytes=64 * GiB)
+    assert one.weights_do_not_fit and "--tensor-parallel-size 4" in one.suggestions
+    four = fit_memory(
+        info, kv_spec(info, tp=4), platform="npu", device_bytes=64 * GiB, max_model_len=32_768
+    )
+    # 64 GiB × 0.9 − 141.1 GB / 4 − 3.2 GiB reserve ≈ 21.6 GiB -> ~283k tokens of 81,920 B
+    assert four.fits and four.budget_bytes is not None
+    assert four.predicted_kv_tokens == (four.budget_bytes // (81_920 * 128)) * 128
+    assert 250_000 < four.predicted_kv_tokens < 300_000
+
+
+def test_glm47_moe_explicit_head_dim_and_matrix_family() -> None:
+    from modelverify.compat.matrix import load_matrix, match_model
+
+    info = read_model(FIXTURES / "glm-4.7-fp8")
+    assert info.head_dim == 128 and info.moe_experts == 160 and info.dense_layers_before_moe == 3
+    assert kv_spec(info).per_token_bytes == 376_832
+    m = match_model(load_matrix(), "GLM-4.7-FP8", info.model_type, "A2/A3", moe=True)
+    assert m.deciding is not None and m.deciding.model == "GLM-4.x" and m.how == "family"
+    assert m.deciding.support == "supported"
