@@ -11,7 +11,7 @@ from enum import Enum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-RESULTS_VERSION = 1
+RESULTS_VERSION = 2  # 2: compat holds the model, registry, matrix and memory fit
 
 
 class Status(str, Enum):

@@ -84,6 +84,10 @@ def test_full_demo_run_writes_every_section(tmp_path: Path, demo_model: Path) ->
     assert abs(check["error_pct"]) <= 2.0, check
     assert compat["registry"]["method"] in ("import", "cache")
     assert compat["registry_verdict"] == "supported"
+    # results.json conforms to the published schema (the same models, extra keys forbidden)
+    from modelverify.report.schema import Results
+
+    Results.model_validate_json((out / "results.json").read_text())
     assert engine_pids_left(out) == []
 
 

@@ -34,6 +34,7 @@ def _register() -> None:
         cli.add_command(cmd)
     cli.add_command(parse.parse)
     cli.add_command(report.report)
+    cli.add_command(report.schema)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -20,3 +20,11 @@ def report(run_dir: Path, lang: str) -> None:
     if not (run_dir / "run.json").is_file():
         raise ConfigError(f"{run_dir} is not a modelverify run directory (no run.json)")
     click.echo(str(write_reports(RunDir(run_dir), lang=lang)))
+
+
+@click.command()
+def schema() -> None:
+    """Print the JSON Schema of results.json (generated from the result models)."""
+    from modelverify.report.schema import schema_text
+
+    click.echo(schema_text(), nl=False)

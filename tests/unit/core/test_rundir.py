@@ -2,7 +2,7 @@ import json
 import os
 from pathlib import Path
 
-from modelverify.results import StageResult, Status
+from modelverify.results import RESULTS_VERSION, StageResult, Status
 from modelverify.rundir import JsonlWriter, RunDir, atomic_write_text, read_jsonl, safe_name
 
 
@@ -37,7 +37,7 @@ def test_run_dir_roundtrip(tmp_path: Path) -> None:
     rd.write_model("env.json", res)
     back = rd.read_model("env.json", StageResult)
     assert back is not None and back.status == Status.WARN
-    assert json.loads(rd.file("env.json").read_text())["version"] == 1
+    assert json.loads(rd.file("env.json").read_text())["version"] == RESULTS_VERSION
 
 
 def test_safe_name() -> None:
