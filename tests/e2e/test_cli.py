@@ -141,3 +141,37 @@ def test_ctrl_c_during_perf_keeps_results_and_stops_the_engine(
         assert json.loads((out / f"{stage}.json").read_text())["status"] in ("pass", "warn")
     assert not (out / "perf.json").exists()
     assert engine_pids_left(out) == []
+
+
+def test_compare_two_demo_runs_and_a_degraded_one(tmp_path: Path, demo_model: Path) -> None:
+    """Same settings -> no significant regression; --max-num-seqs 1 -> throughput regression."""
+    runs = {}
+    for name, extra in (("a", []), ("b", []), ("slow", ["--", "--max-num-seqs", "1"])):
+        out = tmp_path / name
+        proc = subprocess.run(
+            mv("run", "demo", "--stages", "serve,perf", "--out", str(out), *extra),
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        assert (out / "perf.json").is_file(), proc.stderr[-2000:]
+        runs[name] = out
+    same = subprocess.run(
+        mv("compare", str(runs["a"]), str(runs["b"]), "--json"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    data = json.loads(same.stdout)
+    assert same.returncode == 0 and data["regressions"] == [], data["regressions"]
+    bad = subprocess.run(
+        mv("compare", str(runs["a"]), str(runs["slow"]), "--json"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    data = json.loads(bad.stdout)
+    assert bad.returncode == 3
+    assert "concurrent output_throughput" in data["regressions"]
+    row = next(r for r in data["rows"] if r["figure"] == "concurrent output_throughput")
+    assert row["change_pct"] < -50 and row["ci_high_pct"] < 0

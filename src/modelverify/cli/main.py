@@ -35,6 +35,7 @@ def _register() -> None:
     cli.add_command(parse.parse)
     cli.add_command(report.report)
     cli.add_command(report.schema)
+    cli.add_command(report.compare)
 
 
 def main(argv: list[str] | None = None) -> None:

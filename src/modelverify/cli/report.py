@@ -28,3 +28,48 @@ def schema() -> None:
     from modelverify.report.schema import schema_text
 
     click.echo(schema_text(), nl=False)
+
+
+@click.command()
+@click.argument("run_a", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("run_b", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--threshold",
+    "threshold_pct",
+    type=float,
+    default=10.0,
+    show_default=True,
+    help="Smallest latency/throughput change (%) that counts as a regression.",
+)
+@click.option(
+    "--accuracy-threshold",
+    type=float,
+    default=2.0,
+    show_default=True,
+    help="Smallest accuracy drop (points) that counts as a regression.",
+)
+@click.option("--alpha", type=float, default=0.05, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
+def compare(
+    run_a: Path,
+    run_b: Path,
+    threshold_pct: float,
+    accuracy_threshold: float,
+    alpha: float,
+    as_json: bool,
+) -> None:
+    """Compare RUN_B against RUN_A; exit 3 on a significant regression beyond the thresholds."""
+    from modelverify.report.compare import compare_runs, render_comparison
+
+    if not 0 < alpha < 1:
+        raise ConfigError("--alpha must be between 0 and 1")
+    res = compare_runs(
+        run_a,
+        run_b,
+        threshold_pct=threshold_pct,
+        accuracy_threshold_pts=accuracy_threshold,
+        alpha=alpha,
+    )
+    click.echo(res.model_dump_json(indent=2) if as_json else render_comparison(res))
+    if res.regressions:
+        raise SystemExit(3)
