@@ -4,7 +4,10 @@ CPU build, demo model) shared by the tests that need an engine."""
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,3 +77,64 @@ def shared_dir() -> Path:
     if not SHARED.is_dir():
         pytest.skip("../shared (development reference data) is not present")
     return SHARED
+
+
+# -- headless Chromium (Debian's package) for the HTML report ----------------------------------
+
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+    "--virtual-time-budget=3000",
+]
+
+
+def _chromium() -> str:
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    if exe is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must have chromium (scripts/test.sh installs Debian's package)")
+        pytest.skip("no chromium on this machine")
+    return exe
+
+
+def open_page(html: Path, screenshot: Path, size: str = "1200,1100") -> tuple[str, str]:
+    """(DOM after load, Chromium's log incl. console messages); writes the screenshot."""
+    exe = _chromium()
+    with tempfile.TemporaryDirectory() as profile:
+        base = [exe, *FLAGS, f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0"]
+        dom = subprocess.run(
+            [*base, "--dump-dom", html.as_uri()], capture_output=True, text=True, timeout=120
+        )
+        shot = subprocess.run(
+            [*base, f"--window-size={size}", f"--screenshot={screenshot}", html.as_uri()],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    return dom.stdout, dom.stderr + shot.stderr
+
+
+def console_errors(log: str) -> list[str]:
+    return [
+        line
+        for line in log.splitlines()
+        if "CONSOLE" in line or "Content Security Policy" in line or "Uncaught" in line
+    ]
+
+
+class Browser:
+    open_page = staticmethod(open_page)
+    console_errors = staticmethod(console_errors)
+
+
+@pytest.fixture
+def browser() -> Browser:
+    _chromium()
+    return Browser()

@@ -54,7 +54,7 @@ def test_bad_model_path_fails_fast_before_launch(tmp_path: Path) -> None:
     assert took < 10  # generous bound for a loaded CI box; the target is < 1 s
 
 
-def test_full_demo_run_writes_every_section(tmp_path: Path, demo_model: Path) -> None:
+def test_full_demo_run_writes_every_section(tmp_path: Path, demo_model: Path, browser) -> None:
     out = tmp_path / "run"
     proc = subprocess.run(
         mv("run", "demo", "--limit", "3", "--out", str(out)),
@@ -88,6 +88,11 @@ def test_full_demo_run_writes_every_section(tmp_path: Path, demo_model: Path) ->
     from modelverify.report.schema import Results
 
     Results.model_validate_json((out / "results.json").read_text())
+    # the HTML page renders from the run directory alone, plots included, with no console errors
+    dom, log = browser.open_page(out / "report.html", tmp_path / "report.png", "1200,9000")
+    assert dom.count("<svg") >= 5, dom[:500]
+    assert browser.console_errors(log) == []
+    assert "## 6." not in dom and "<h2" in dom
     assert engine_pids_left(out) == []
 
 

@@ -55,12 +55,17 @@ def render(results: dict[str, Any], run_dir: Path, lang: str = "zh") -> str:
 
 
 def write_reports(run_dir: RunDir, lang: str = "zh") -> Path:
-    """Write results.json and report.md (plus report.<other lang>.md) into the run directory."""
+    """Write results.json, report.md (plus report.<other lang>.md) and the self-contained
+    report.html into the run directory."""
     results = load_results(run_dir)
     verdict, reasons = overall_verdict(results["stages"])
     results["verdict"] = {"overall": verdict, "reasons": reasons}
     run_dir.write_json("results.json", results)
-    main = run_dir.write_text("report.md", render(results, run_dir.path, lang))
+    text = render(results, run_dir.path, lang)
+    main = run_dir.write_text("report.md", text)
+    from modelverify.report.html import render_html
+
+    run_dir.write_text("report.html", render_html(results, text, run_dir.path, lang))
     other = "en" if lang != "en" else "zh"
     run_dir.write_text(f"report.{other}.md", render(results, run_dir.path, other))
     return main
