@@ -130,6 +130,9 @@ def test_ctrl_c_during_perf_keeps_results_and_stops_the_engine(
         mv("run", "demo", "--stages", "env,compat,serve,perf", "--out", str(out)),
         stderr=subprocess.PIPE,
         text=True,
+        # A terminal delivers Ctrl-C with SIGINT's default action; a harness started in the
+        # background (`cmd &`) would hand the child an ignored SIGINT instead.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     assert proc.stderr is not None
     for line in proc.stderr:
