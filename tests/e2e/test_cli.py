@@ -153,8 +153,14 @@ def test_ctrl_c_during_perf_keeps_results_and_stops_the_engine(
 
 def test_compare_two_demo_runs_and_a_degraded_one(tmp_path: Path, demo_model: Path) -> None:
     """Same settings -> no significant regression; --max-num-seqs 1 -> throughput regression."""
-    runs = {}
-    for name, extra in (("a", []), ("b", []), ("slow", ["--", "--max-num-seqs", "1"])):
+    runs: dict[str, Path] = {}
+    a_dir = str(tmp_path / "a")
+    for name, extra in (
+        ("a", []),
+        # b and slow are also judged in the run itself: against a as baseline, and an SLO
+        ("b", ["--baseline", a_dir, "--slo", "e2el_ms=600000"]),
+        ("slow", ["--baseline", a_dir, "--", "--max-num-seqs", "1"]),
+    ):
         out = tmp_path / name
         proc = subprocess.run(
             mv("run", "demo", "--stages", "serve,perf", "--out", str(out), *extra),
@@ -183,3 +189,10 @@ def test_compare_two_demo_runs_and_a_degraded_one(tmp_path: Path, demo_model: Pa
     assert "concurrent output_throughput" in data["regressions"]
     row = next(r for r in data["rows"] if r["figure"] == "concurrent output_throughput")
     assert row["change_pct"] < -50 and row["ci_high_pct"] < 0
+    perf_b = json.loads((runs["b"] / "perf.json").read_text())
+    assert perf_b["status"] == "pass", perf_b["reason"]
+    assert "meet the SLO" in perf_b["reason"] and "no significant regression" in perf_b["reason"]
+    assert all(t["met"] and t["goodput_rps"] > 0 for t in perf_b["slo_tests"])
+    perf_slow = json.loads((runs["slow"] / "perf.json").read_text())
+    assert perf_slow["status"] == "fail"
+    assert "concurrent output_throughput" in perf_slow["baseline_regressions"]

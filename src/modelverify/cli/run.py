@@ -4,12 +4,33 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
 from modelverify.cli.options import api_key_options, resolve_api_key
 from modelverify.errors import ConfigError
 from modelverify.run import STAGES, RunOptions, RunOutcome, execute
+
+
+def perf_options(slo: str | None, attainment: float, baseline: Path | None) -> dict[str, Any]:
+    """Perf settings from the command line, checked before anything is launched."""
+    from modelverify.perf.slo import parse_slo
+
+    if not 0 < attainment <= 1:
+        raise ConfigError("--slo-attainment must be in (0, 1], e.g. 0.9")
+    out: dict[str, Any] = {}
+    if slo:
+        out["slo"] = parse_slo(slo)
+        out["slo_attainment"] = attainment
+    if baseline is not None:
+        if not (baseline / "perf_requests.jsonl").is_file():
+            raise ConfigError(
+                f"--baseline {baseline} has no perf_requests.jsonl: pass a run "
+                "directory whose perf stage ran"
+            )
+        out["baseline"] = str(baseline.resolve())
+    return out
 
 
 @click.command(context_settings={"ignore_unknown_options": False})
@@ -64,6 +85,17 @@ from modelverify.run import STAGES, RunOptions, RunOutcome, execute
 )
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
 @click.option(
+    "--slo",
+    help="Performance objectives per request, e.g. ttft_ms=500,tpot_ms=50,e2el_ms=3000 "
+    "(perf passes when --slo-attainment of requests meet all of them; goodput is reported).",
+)
+@click.option("--slo-attainment", type=float, default=0.9, show_default=True)
+@click.option(
+    "--baseline",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="An earlier run directory: perf fails on a significant regression against it.",
+)
+@click.option(
     "--support-matrix",
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
     help="A newer vLLM-Ascend supported_models.md than the packaged copy.",
@@ -94,6 +126,9 @@ def run(
     seed: int | None,
     reference_accuracy: float | None,
     lang: str,
+    slo: str | None,
+    slo_attainment: float,
+    baseline: Path | None,
     support_matrix: Path | None,
     resume_dir: Path | None,
 ) -> None:
@@ -132,6 +167,7 @@ def run(
             engine_python=engine_python,
             startup_timeout_s=startup_timeout,
             support_matrix=str(support_matrix) if support_matrix else None,
+            perf=perf_options(slo, slo_attainment, baseline),
             accuracy={
                 "limit": limit,
                 "dataset": dataset,

@@ -134,6 +134,13 @@ def api(
 @click.option("--requests", "n", type=int, default=50, show_default=True)
 @click.option("--concurrency", type=int, default=10, show_default=True)
 @click.option("--max-tokens", type=int, default=50, show_default=True)
+@click.option("--slo", help="e.g. ttft_ms=500,tpot_ms=50,e2el_ms=3000")
+@click.option("--slo-attainment", type=float, default=0.9, show_default=True)
+@click.option(
+    "--baseline",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="An earlier run directory to judge against.",
+)
 def perf(
     base_url: str,
     model: str | None,
@@ -143,13 +150,23 @@ def perf(
     n: int,
     concurrency: int,
     max_tokens: int,
+    slo: str | None,
+    slo_attainment: float,
+    baseline: Path | None,
 ) -> None:
     """The seed's latency and concurrency tests, streamed (TTFT/TPOT/ITL/E2EL)."""
     from modelverify.perf.stage import PerfConfig, run_perf
 
     key = resolve_api_key(api_key, api_key_file)
     run_dir = RunDir.create(None, "perf", out)
-    cfg = PerfConfig(concurrent_requests=n, concurrency=concurrency, max_tokens=max_tokens)
+    from modelverify.cli.run import perf_options
+
+    cfg = PerfConfig(
+        concurrent_requests=n,
+        concurrency=concurrency,
+        max_tokens=max_tokens,
+        **perf_options(slo, slo_attainment, baseline),
+    )
     res = run_perf(
         base_url,
         served_model(base_url, model, key),

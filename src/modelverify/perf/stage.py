@@ -22,6 +22,7 @@ from modelverify.perf.metrics import (
     summarise_ms,
 )
 from modelverify.perf.runner import run_load
+from modelverify.perf.slo import SloTest, judge
 from modelverify.results import Model, StageResult, Status
 from modelverify.rundir import JsonlWriter
 
@@ -36,6 +37,10 @@ class PerfConfig(Model):
     concurrent_requests: int = 50
     concurrency: int = 10
     warmup_requests: int = 1
+    slo: dict[str, float] = {}  # ttft_ms / tpot_ms / e2el_ms -> limit
+    slo_attainment: float = 0.9  # share of requests that must meet every objective
+    baseline: str | None = None  # an earlier run directory to judge against (no regression)
+    baseline_threshold_pct: float = 10.0
 
 
 class LoadTest(Model):
@@ -58,6 +63,8 @@ class PerfResult(StageResult):
     config: PerfConfig = PerfConfig()
     sequential: LoadTest | None = None
     concurrent: LoadTest | None = None
+    slo_tests: list[SloTest] = []
+    baseline_regressions: list[str] = []
     formulas: dict[str, str] = FORMULAS
 
 
@@ -113,6 +120,7 @@ async def _run(
                 on_record=lambda r: out.write(r.model_dump(mode="json")),
             )
             res.sequential = _load_test("sequential", recs, wall, 1)
+            measured = {"sequential": (recs, wall)}
             recs, wall = await run_load(
                 client,
                 "/v1/completions",
@@ -123,7 +131,25 @@ async def _run(
                 on_record=lambda r: out.write(r.model_dump(mode="json")),
             )
             res.concurrent = _load_test("concurrent", recs, wall, cfg.concurrency)
+            measured["concurrent"] = (recs, wall)
     tests = [t for t in (res.sequential, res.concurrent) if t is not None]
+    if cfg.slo:
+        res.slo_tests = [
+            judge(name, r, w, cfg.slo, cfg.slo_attainment) for name, (r, w) in measured.items()
+        ]
+    if cfg.baseline:
+        from modelverify.report.compare import compare_perf_records, load_perf_dir
+
+        base_recs, base_conc = load_perf_dir(Path(cfg.baseline))
+        now = [r.model_dump(mode="json") for rs, _ in measured.values() for r in rs]
+        rows = compare_perf_records(
+            base_recs,
+            now,
+            base_conc,
+            {"sequential": 1, "concurrent": cfg.concurrency},
+            cfg.baseline_threshold_pct,
+        )
+        res.baseline_regressions = [r.figure for r in rows if r.verdict == "regression"]
     failed = [t for t in tests if t.successes < t.requests]
     if any(t.successes == 0 for t in tests):
         res.status, res.reason = (
@@ -137,10 +163,36 @@ async def _run(
             + ", ".join(f"{t.name} {t.successes}/{t.requests}" for t in failed),
         )
     else:
-        # Without an SLO or a baseline there is nothing to pass against: say so (report issue).
-        res.status = Status.PASS
-        res.reason = "all requests succeeded; no SLO or baseline given, figures are informative"
+        res.status, res.reason = _judged(res, cfg)
     return res
+
+
+def _judged(res: PerfResult, cfg: PerfConfig) -> tuple[Status, str]:
+    """Pass or fail against the SLO and/or the baseline; informative without either."""
+    parts, ok = [], True
+    if cfg.slo:
+        limits = ", ".join(f"{k} <= {v:g}" for k, v in cfg.slo.items())
+        for t in res.slo_tests:
+            ok &= t.met
+            parts.append(
+                f"{t.test}: {t.attainment:.0%} of requests meet the SLO ({limits}; "
+                f"need {cfg.slo_attainment:.0%}), goodput {t.goodput_rps:.2f} req/s"
+            )
+    if cfg.baseline:
+        if res.baseline_regressions:
+            ok = False
+            parts.append(
+                f"regression vs baseline {cfg.baseline}: {', '.join(res.baseline_regressions)}"
+            )
+        else:
+            parts.append(f"no significant regression vs baseline {cfg.baseline}")
+    if not parts:
+        # Without an SLO or a baseline there is nothing to pass against: say so.
+        return (
+            Status.PASS,
+            "all requests succeeded; no SLO or baseline given, figures are informative",
+        )
+    return (Status.PASS if ok else Status.FAIL), "; ".join(parts)
 
 
 def run_perf(

@@ -168,17 +168,43 @@ def _judge(row: Row, lower_better: bool, threshold: float) -> None:
         row.verdict = "worse" if worse else "better"
 
 
+def load_perf_dir(d: Path) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """Per-request records and each test's concurrency of a run directory."""
+    if not (d / "perf_requests.jsonl").is_file():
+        raise ConfigError(
+            f"{d} has no perf_requests.jsonl: pass a run directory whose perf stage ran"
+        )
+    p = _json(d / "perf.json")
+    conc = {t: int((p.get(t) or {}).get("concurrency") or 1) for t in ("sequential", "concurrent")}
+    return _jsonl(d / "perf_requests.jsonl"), conc
+
+
 def compare_perf(a_dir: Path, b_dir: Path, threshold: float) -> list[Row]:
-    ra, rb = _jsonl(a_dir / "perf_requests.jsonl"), _jsonl(b_dir / "perf_requests.jsonl")
-    pa, pb = _json(a_dir / "perf.json"), _json(b_dir / "perf.json")
+    if (
+        not (a_dir / "perf_requests.jsonl").is_file()
+        or not (b_dir / "perf_requests.jsonl").is_file()
+    ):
+        return []
+    ra, ca = load_perf_dir(a_dir)
+    rb, cb = load_perf_dir(b_dir)
+    return compare_perf_records(ra, rb, ca, cb, threshold)
+
+
+def compare_perf_records(
+    ra: list[dict[str, Any]],
+    rb: list[dict[str, Any]],
+    conc_a_by: dict[str, int],
+    conc_b_by: dict[str, int],
+    threshold: float,
+) -> list[Row]:
     rows: list[Row] = []
     for test in ("sequential", "concurrent"):
         a = [r for r in ra if r.get("test") == test and r.get("ok") and r.get("e2el_s")]
         b = [r for r in rb if r.get("test") == test and r.get("ok") and r.get("e2el_s")]
         if len(a) < 2 or len(b) < 2:
             continue
-        conc_a = int((pa.get(test) or {}).get("concurrency") or 1)
-        conc_b = int((pb.get(test) or {}).get("concurrency") or 1)
+        conc_a = conc_a_by.get(test, 1)
+        conc_b = conc_b_by.get(test, 1)
         for fig in ("e2el_ms", "ttft_ms", "tpot_ms", "itl_ms"):
             va = [v for r in a if (v := per_request(r, fig)) is not None]
             vb = [v for r in b if (v := per_request(r, fig)) is not None]

@@ -492,6 +492,45 @@ def perf_section(perf: D | None, t: Strings, lang: str) -> str:
         )
     )
     out.append(perf_summary(perf, t, lang))
+    if perf.get("slo_tests"):
+        zh = lang != "en"
+        cfg = perf.get("config") or {}
+        limits = ", ".join(f"{k} ≤ {v:g}" for k, v in (cfg.get("slo") or {}).items())
+        out.append(
+            ("**SLO 与 goodput**(" if zh else "**SLO and goodput** (")
+            + limits
+            + (
+                f";要求 ≥ {cfg.get('slo_attainment', 0.9):.0%} 的请求达标)"
+                if zh
+                else f"; at least {cfg.get('slo_attainment', 0.9):.0%} of requests must meet it)"
+            )
+        )
+        out.append(
+            table(
+                ["test", "requests", "good", "attainment", "goodput (req/s)", "violations", "met"],
+                [
+                    [
+                        x["test"],
+                        x["requests"],
+                        x["good"],
+                        f"{x['attainment']:.0%}",
+                        f"{x['goodput_rps']:.2f}",
+                        ", ".join(f"{k}: {v}" for k, v in (x.get("violations") or {}).items())
+                        or None,
+                        icon("pass" if x["met"] else "fail"),
+                    ]
+                    for x in perf["slo_tests"]
+                ],
+            )
+        )
+    cfg = perf.get("config") or {}
+    if cfg.get("baseline"):
+        regs = perf.get("baseline_regressions") or []
+        out.append(
+            f"**baseline** `{cfg['baseline']}`: "
+            + (("regression: " + ", ".join(regs)) if regs else "no significant regression")
+            + f" (bootstrap 95% CI, threshold {cfg.get('baseline_threshold_pct', 10):g}%)"
+        )
     out.append(conclusion(perf.get("status"), C.perf(perf, lang), t))
     return "\n\n".join(out)
 
@@ -645,8 +684,13 @@ def summary_section(results: D, t: Strings, lang: str) -> str:
     for key, names in ROWS:
         status, reason = row_status(st, names)
         word = words[key] if status == "pass" else mark(status, t).split(" ", 1)[-1]
-        if status == "pass" and key == "perf" and "SLO" in reason and "no SLO" not in reason:
-            word = "达标" if lang != "en" else "meets SLO"
+        if (
+            status == "pass"
+            and key == "perf"
+            and ("SLO" in reason or "baseline" in reason)
+            and "no SLO" not in reason
+        ):
+            word = "达标" if lang != "en" else "meets SLO / baseline"
         if (
             status == "pass"
             and key == "accuracy"
