@@ -228,7 +228,9 @@ def _quantization(
     data: dict[str, Any], text: dict[str, Any], model_dir: Path
 ) -> tuple[str | None, dict[str, Any]]:
     q = data.get("quantization_config") or text.get("quantization_config")
-    desc = model_dir / "quant_model_description.json"
+    # msModelSlim writes quant_model_description.json (older releases: ..._w8a8.json etc.)
+    descs = sorted(model_dir.glob("quant_model_description*.json"))
+    desc = descs[0] if descs else model_dir / "quant_model_description.json"
     if desc.is_file():
         try:
             d = json.loads(desc.read_text(encoding="utf-8"))
@@ -237,12 +239,14 @@ def _quantization(
         kind = d.get("model_quant_type") if isinstance(d, dict) else None
         counts = Counter(v for v in d.values() if isinstance(v, str)) if isinstance(d, dict) else {}
         return f"ascend {kind or 'msModelSlim'}", {
-            "source": "quant_model_description.json",
+            "source": desc.name,
             "model_quant_type": kind,
             "tensor_types": dict(counts),
         }
     if isinstance(q, dict):
         method = str(q.get("quant_method") or q.get("quant_algo") or "unknown")
+        if method == "ascend" and q.get("model_quant_type"):  # newer msModelSlim exports
+            return f"ascend {q['model_quant_type']}", {"source": "config.json quantization_config"}
         detail = {
             k: q[k]
             for k in (

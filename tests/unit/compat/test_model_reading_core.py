@@ -99,6 +99,12 @@ def test_msmodelslim_w8a8_description(tmp_path: Path) -> None:
     info = read_model(d)
     assert info.quantization == "ascend W8A8"
     assert info.quantization_detail["tensor_types"] == {"W8A8": 3, "FLOAT": 1}
+    # newer exports name the scheme in config.json instead
+    (d / "quant_model_description.json").unlink()
+    cfg = json.loads((d / "config.json").read_text())
+    cfg["quantization_config"] = {"quant_method": "ascend", "model_quant_type": "W8A8"}
+    (d / "config.json").write_text(json.dumps(cfg))
+    assert read_model(d).quantization == "ascend W8A8"
 
 
 def test_hf_cache_layout(tmp_path: Path) -> None:
