@@ -13,6 +13,19 @@ from modelverify.errors import ConfigError
 from modelverify.run import STAGES, RunOptions, RunOutcome, execute
 
 
+def parse_levels(text: str | None) -> list[int]:
+    """``"1,2,4,8"`` -> [1, 2, 4, 8]; a one-line error otherwise."""
+    if not text:
+        return []
+    try:
+        levels = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError as exc:
+        raise ConfigError(f"--sweep {text!r}: give concurrency levels like 1,2,4,8") from exc
+    if not levels or any(c < 1 for c in levels):
+        raise ConfigError(f"--sweep {text!r}: levels must be positive integers, e.g. 1,2,4,8")
+    return sorted(set(levels))
+
+
 def perf_options(slo: str | None, attainment: float, baseline: Path | None) -> dict[str, Any]:
     """Perf settings from the command line, checked before anything is launched."""
     from modelverify.perf.slo import parse_slo
@@ -91,6 +104,9 @@ def perf_options(slo: str | None, attainment: float, baseline: Path | None) -> d
 )
 @click.option("--slo-attainment", type=float, default=0.9, show_default=True)
 @click.option(
+    "--sweep", help="Also run a concurrency sweep, e.g. 1,2,4,8 (throughput–latency curve)."
+)
+@click.option(
     "--baseline",
     type=click.Path(file_okay=False, exists=True, path_type=Path),
     help="An earlier run directory: perf fails on a significant regression against it.",
@@ -128,6 +144,7 @@ def run(
     lang: str,
     slo: str | None,
     slo_attainment: float,
+    sweep: str | None,
     baseline: Path | None,
     support_matrix: Path | None,
     resume_dir: Path | None,
@@ -167,7 +184,7 @@ def run(
             engine_python=engine_python,
             startup_timeout_s=startup_timeout,
             support_matrix=str(support_matrix) if support_matrix else None,
-            perf=perf_options(slo, slo_attainment, baseline),
+            perf={**perf_options(slo, slo_attainment, baseline), "sweep": parse_levels(sweep)},
             accuracy={
                 "limit": limit,
                 "dataset": dataset,

@@ -9,7 +9,7 @@ from typing import TextIO
 import click
 
 from modelverify.cli.options import F, api_key_options, resolve_api_key, served_model
-from modelverify.errors import ModelVerifyError
+from modelverify.errors import ConfigError, ModelVerifyError
 from modelverify.rundir import RunDir
 
 
@@ -134,6 +134,41 @@ def api(
 @click.option("--requests", "n", type=int, default=50, show_default=True)
 @click.option("--concurrency", type=int, default=10, show_default=True)
 @click.option("--max-tokens", type=int, default=50, show_default=True)
+@click.option(
+    "--sequential",
+    "n_seq",
+    type=int,
+    default=10,
+    show_default=True,
+    help="Requests of the sequential test (0 skips it).",
+)
+@click.option(
+    "--workload",
+    type=click.Choice(["seed", "synthetic", "jsonl"]),
+    default="seed",
+    show_default=True,
+)
+@click.option("--input-len", type=int, default=128, show_default=True, help="synthetic workload")
+@click.option("--output-len", type=int, default=128, show_default=True, help="synthetic workload")
+@click.option(
+    "--prompts",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="JSONL of {prompt} or {messages} (workload jsonl).",
+)
+@click.option("--sweep", help="Concurrency levels for the throughput–latency curve, e.g. 1,2,4,8.")
+@click.option(
+    "--sweep-requests", type=int, default=0, help="Requests per sweep level (default 4×c, ≥16)."
+)
+@click.option("--rate", type=float, help="Request-rate mode: requests per second (open loop).")
+@click.option(
+    "--burstiness",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="Gamma shape of arrivals; 1 = Poisson, < 1 burstier.",
+)
+@click.option("--rate-requests", type=int, default=100, show_default=True)
+@click.option("--rate-max-concurrency", type=int)
 @click.option("--slo", help="e.g. ttft_ms=500,tpot_ms=50,e2el_ms=3000")
 @click.option("--slo-attainment", type=float, default=0.9, show_default=True)
 @click.option(
@@ -150,21 +185,48 @@ def perf(
     n: int,
     concurrency: int,
     max_tokens: int,
+    n_seq: int,
+    workload: str,
+    input_len: int,
+    output_len: int,
+    prompts: Path | None,
+    sweep: str | None,
+    sweep_requests: int,
+    rate: float | None,
+    burstiness: float,
+    rate_requests: int,
+    rate_max_concurrency: int | None,
     slo: str | None,
     slo_attainment: float,
     baseline: Path | None,
 ) -> None:
-    """The seed's latency and concurrency tests, streamed (TTFT/TPOT/ITL/E2EL)."""
+    """Latency and throughput, streamed (TTFT/TPOT/ITL/E2EL): the seed's two tests, plus a
+    concurrency sweep, request-rate mode, synthetic or file workloads, SLO goodput."""
     from modelverify.perf.stage import PerfConfig, run_perf
 
     key = resolve_api_key(api_key, api_key_file)
     run_dir = RunDir.create(None, "perf", out)
-    from modelverify.cli.run import perf_options
+    from modelverify.cli.run import parse_levels, perf_options
 
+    if workload == "jsonl" and prompts is None:
+        raise ConfigError("--workload jsonl needs --prompts FILE")
+    if rate is not None and (rate <= 0 or burstiness <= 0):
+        raise ConfigError("--rate and --burstiness must be positive")
     cfg = PerfConfig(
+        sequential_requests=n_seq,
         concurrent_requests=n,
         concurrency=concurrency,
         max_tokens=max_tokens,
+        workload=workload,
+        input_len=input_len,
+        output_len=output_len,
+        prompts_file=str(prompts) if prompts else None,
+        sweep=parse_levels(sweep),
+        sweep_requests=sweep_requests,
+        rate=rate,
+        burstiness=burstiness,
+        rate_requests=rate_requests,
+        rate_max_concurrency=rate_max_concurrency,
         **perf_options(slo, slo_attainment, baseline),
     )
     res = run_perf(

@@ -6,9 +6,7 @@ not something to hide.
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import Callable
 from typing import Any
 
 from modelverify.client import OpenAIClient
@@ -61,38 +59,4 @@ async def one_request(
     return rec
 
 
-async def run_load(
-    client: OpenAIClient,
-    path: str,
-    make_body: Callable[[int], dict[str, Any]],
-    *,
-    n: int,
-    concurrency: int,
-    test: str,
-    on_record: Callable[[RequestRecord], None] | None = None,
-) -> tuple[list[RequestRecord], float]:
-    """``n`` requests with at most ``concurrency`` in flight; returns records and wall time."""
-    queue: asyncio.Queue[int] = asyncio.Queue()
-    for i in range(n):
-        queue.put_nowait(i)
-    records: list[RequestRecord] = []
-
-    async def worker() -> None:
-        while True:
-            try:
-                i = queue.get_nowait()
-            except asyncio.QueueEmpty:
-                return
-            rec = await one_request(client, path, make_body(i), test, i)
-            records.append(rec)
-            if on_record:
-                on_record(rec)
-
-    t0 = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(max(1, min(concurrency, n)))))
-    wall = time.perf_counter() - t0
-    records.sort(key=lambda r: r.index)
-    return records, wall
-
-
-__all__ = ["one_request", "run_load"]
+__all__ = ["one_request"]

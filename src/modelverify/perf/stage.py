@@ -21,7 +21,6 @@ from modelverify.perf.metrics import (
     streaming_summary,
     summarise_ms,
 )
-from modelverify.perf.runner import run_load
 from modelverify.perf.slo import SloTest, judge
 from modelverify.results import Model, StageResult, Status
 from modelverify.rundir import JsonlWriter
@@ -39,6 +38,16 @@ class PerfConfig(Model):
     warmup_requests: int = 1
     slo: dict[str, float] = {}  # ttft_ms / tpot_ms / e2el_ms -> limit
     slo_attainment: float = 0.9  # share of requests that must meet every objective
+    workload: str = "seed"  # seed | synthetic | jsonl
+    input_len: int = 128  # synthetic
+    output_len: int = 128  # synthetic (ignore_eos)
+    prompts_file: str | None = None  # jsonl
+    sweep: list[int] = []  # concurrency levels, e.g. [1, 2, 4, 8]
+    sweep_requests: int = 0  # per level; 0 = max(16, 4 × concurrency)
+    rate: float | None = None  # request-rate mode: requests per second
+    burstiness: float = 1.0  # gamma shape; 1 = Poisson
+    rate_requests: int = 100
+    rate_max_concurrency: int | None = None
     baseline: str | None = None  # an earlier run directory to judge against (no regression)
     baseline_threshold_pct: float = 10.0
 
@@ -63,6 +72,10 @@ class PerfResult(StageResult):
     config: PerfConfig = PerfConfig()
     sequential: LoadTest | None = None
     concurrent: LoadTest | None = None
+    sweep: list[LoadTest] = []
+    sweep_knee: int | None = None
+    rate_test: LoadTest | None = None
+    length_check: dict[str, Any] | None = None
     slo_tests: list[SloTest] = []
     baseline_regressions: list[str] = []
     formulas: dict[str, str] = FORMULAS
@@ -87,52 +100,101 @@ def _load_test(name: str, records: list[RequestRecord], wall: float, concurrency
 async def _run(
     base_url: str, model: str, api_key: str | None, cfg: PerfConfig, jsonl: Path
 ) -> PerfResult:
-    def body(_: int) -> dict[str, Any]:
-        return {
-            "model": model,
-            "prompt": cfg.prompt,
-            "max_tokens": cfg.max_tokens,
-            "temperature": cfg.temperature,
-        }
+    from modelverify.perf.workload import (
+        calibrate_words_per_token,
+        knee,
+        load_prompts,
+        make_requests,
+        run_rate,
+        run_requests,
+    )
 
     res = PerfResult(config=cfg)
-    limit = max(cfg.concurrency, 1)
+    prompts = (
+        load_prompts(Path(cfg.prompts_file))
+        if cfg.workload == "jsonl" and cfg.prompts_file
+        else None
+    )
+    limit = max([cfg.concurrency, *cfg.sweep, cfg.rate_max_concurrency or 1, 1])
     async with OpenAIClient(
         base_url, api_key=api_key, timeout=make_timeout(600, read=300), max_connections=limit
     ) as client:
+        ratio = 1.0
+        if cfg.workload == "synthetic":
+            ratio = await calibrate_words_per_token(client, model)
+        make = make_requests(
+            model,
+            cfg.workload,
+            prompt=cfg.prompt,
+            max_tokens=cfg.max_tokens,
+            temperature=cfg.temperature,
+            input_len=cfg.input_len,
+            output_len=cfg.output_len,
+            words_per_token=ratio,
+            prompts=prompts,
+        )
         with JsonlWriter(jsonl) as out:
+            kept: list[RequestRecord] = []
+
+            def keep(r: RequestRecord) -> None:
+                out.write(r.model_dump(mode="json"))
+                kept.append(r)
+
             if cfg.warmup_requests:
-                await run_load(
-                    client,
-                    "/v1/completions",
-                    body,
-                    n=cfg.warmup_requests,
-                    concurrency=1,
-                    test="warmup",
+                await run_requests(
+                    client, make, n=cfg.warmup_requests, concurrency=1, test="warmup"
                 )
-            recs, wall = await run_load(
-                client,
-                "/v1/completions",
-                body,
-                n=cfg.sequential_requests,
-                concurrency=1,
-                test="sequential",
-                on_record=lambda r: out.write(r.model_dump(mode="json")),
-            )
-            res.sequential = _load_test("sequential", recs, wall, 1)
-            measured = {"sequential": (recs, wall)}
-            recs, wall = await run_load(
-                client,
-                "/v1/completions",
-                body,
-                n=cfg.concurrent_requests,
-                concurrency=cfg.concurrency,
-                test="concurrent",
-                on_record=lambda r: out.write(r.model_dump(mode="json")),
-            )
-            res.concurrent = _load_test("concurrent", recs, wall, cfg.concurrency)
-            measured["concurrent"] = (recs, wall)
-    tests = [t for t in (res.sequential, res.concurrent) if t is not None]
+            measured: dict[str, tuple[list[RequestRecord], float]] = {}
+            if cfg.sequential_requests:
+                recs, wall = await run_requests(
+                    client,
+                    make,
+                    n=cfg.sequential_requests,
+                    concurrency=1,
+                    test="sequential",
+                    on_record=keep,
+                )
+                res.sequential = _load_test("sequential", recs, wall, 1)
+                measured["sequential"] = (recs, wall)
+            if cfg.concurrent_requests:
+                recs, wall = await run_requests(
+                    client,
+                    make,
+                    n=cfg.concurrent_requests,
+                    concurrency=cfg.concurrency,
+                    test="concurrent",
+                    on_record=keep,
+                )
+                res.concurrent = _load_test("concurrent", recs, wall, cfg.concurrency)
+                measured["concurrent"] = (recs, wall)
+            for c in cfg.sweep:
+                n = cfg.sweep_requests or max(16, 4 * c)
+                recs, wall = await run_requests(
+                    client, make, n=n, concurrency=c, test=f"sweep-c{c}", on_record=keep
+                )
+                res.sweep.append(_load_test(f"sweep-c{c}", recs, wall, c))
+            if cfg.sweep:
+                res.sweep_knee = knee(
+                    [(t.concurrency, t.streaming.output_throughput) for t in res.sweep]
+                )
+            if cfg.rate:
+                recs, wall = await run_rate(
+                    client,
+                    make,
+                    n=cfg.rate_requests,
+                    rate=cfg.rate,
+                    burstiness=cfg.burstiness,
+                    max_concurrency=cfg.rate_max_concurrency,
+                    test="rate",
+                    on_record=keep,
+                )
+                res.rate_test = _load_test("rate", recs, wall, cfg.rate_max_concurrency or 0)
+                measured["rate"] = (recs, wall)
+        if cfg.workload == "synthetic":
+            res.length_check = _length_check(cfg, kept)
+    tests = [
+        t for t in (res.sequential, res.concurrent, *res.sweep, res.rate_test) if t is not None
+    ]
     if cfg.slo:
         res.slo_tests = [
             judge(name, r, w, cfg.slo, cfg.slo_attainment) for name, (r, w) in measured.items()
@@ -165,6 +227,24 @@ async def _run(
     else:
         res.status, res.reason = _judged(res, cfg)
     return res
+
+
+def _length_check(cfg: PerfConfig, recs: list[RequestRecord]) -> dict[str, Any]:
+    """Synthetic lengths against the server's usage: the prompts are only as long as it says."""
+    ok = [r for r in recs if r.ok and r.prompt_tokens is not None]
+    if not ok:
+        return {"requests": 0}
+    p = [r.prompt_tokens or 0 for r in ok]
+    o = [r.output_tokens or 0 for r in ok]
+    return {
+        "requests": len(ok),
+        "input_target": cfg.input_len,
+        "input_mean": sum(p) / len(p),
+        "input_min": min(p),
+        "input_max": max(p),
+        "output_target": cfg.output_len,
+        "output_exact": sum(1 for x in o if x == cfg.output_len),
+    }
 
 
 def _judged(res: PerfResult, cfg: PerfConfig) -> tuple[Status, str]:

@@ -319,8 +319,8 @@ def plots(results: dict[str, Any], run_dir: Path, lang: str) -> list[tuple[str, 
         )
     perf = st.get("perf") or {}
     pts = []
-    for t in ("sequential", "concurrent"):
-        lt = perf.get(t) or {}
+    levels = perf.get("sweep") or [perf.get(t) or {} for t in ("sequential", "concurrent")]
+    for lt in levels:
         s = lt.get("streaming") or {}
         lat = (lt.get("latency_ms") or {}).get("mean")
         thr = s.get("output_throughput")

@@ -492,6 +492,7 @@ def perf_section(perf: D | None, t: Strings, lang: str) -> str:
         )
     )
     out.append(perf_summary(perf, t, lang))
+    out += perf_extras(perf, lang)
     if perf.get("slo_tests"):
         zh = lang != "en"
         cfg = perf.get("config") or {}
@@ -533,6 +534,99 @@ def perf_section(perf: D | None, t: Strings, lang: str) -> str:
         )
     out.append(conclusion(perf.get("status"), C.perf(perf, lang), t))
     return "\n\n".join(out)
+
+
+def _load_row(x: D) -> list[Any]:
+    s = x.get("streaming") or {}
+    return [
+        x.get("name"),
+        x.get("concurrency") or "—",
+        f"{x.get('successes')}/{x.get('requests')}",
+        num(s.get("request_throughput"), "{:.2f}"),
+        num(s.get("output_throughput"), "{:.1f}"),
+        num((s.get("ttft_ms") or {}).get("median")),
+        num((s.get("tpot_ms") or {}).get("median")),
+        num((s.get("e2el_ms") or {}).get("median")),
+        num((s.get("e2el_ms") or {}).get("p99")),
+    ]
+
+
+LOAD_HEAD = [
+    "test",
+    "concurrency",
+    "ok",
+    "req/s",
+    "output tok/s",
+    "TTFT p50 (ms)",
+    "TPOT p50 (ms)",
+    "E2EL p50 (ms)",
+    "E2EL p99 (ms)",
+]
+
+
+def perf_extras(perf: D, lang: str) -> list[str]:
+    """Sweep (throughput–latency curve and knee), request-rate test, synthetic length check."""
+    zh = lang != "en"
+    cfg = perf.get("config") or {}
+    out: list[str] = []
+    if cfg.get("workload") and cfg.get("workload") != "seed":
+        out.append(
+            ("**负载**:" if zh else "**Workload**: ")
+            + str(cfg["workload"])
+            + (
+                f" (input ≈ {cfg.get('input_len')} tokens, output {cfg.get('output_len')} tokens, ignore_eos)"
+                if cfg["workload"] == "synthetic"
+                else f" ({cfg.get('prompts_file')})"
+            )
+        )
+    lc = perf.get("length_check")
+    if lc and lc.get("requests"):
+        out.append(
+            ("长度核对(以服务端 usage 为准)" if zh else "Length check (server usage)")
+            + f": input mean {lc['input_mean']:.1f} (min {lc['input_min']}, max {lc['input_max']}) vs "
+            f"target {lc['input_target']}; output exactly {lc['output_target']} in "
+            f"{lc['output_exact']}/{lc['requests']} requests"
+        )
+    sweep = perf.get("sweep") or []
+    if sweep:
+        out.append(
+            "### "
+            + ("并发扫描(吞吐-延迟曲线)" if zh else "Concurrency sweep (throughput–latency curve)")
+        )
+        out.append(table(LOAD_HEAD, [_load_row(x) for x in sweep]))
+        k = perf.get("sweep_knee")
+        out.append(
+            (
+                f"拐点:并发 {k} 之后,并发翻倍带来的吞吐增长不足 10%。"
+                if zh
+                else f"Knee: beyond concurrency {k}, doubling it adds less than 10% throughput."
+            )
+            if k
+            else (
+                "扫描范围内吞吐仍在增长,未见拐点。"
+                if zh
+                else "Throughput still grows across the sweep: no knee within it."
+            )
+        )
+    rt = perf.get("rate_test")
+    if rt:
+        out.append(
+            "### "
+            + ("固定请求速率" if zh else "Request-rate test")
+            + (f" ({cfg.get('rate')} req/s, burstiness {cfg.get('burstiness')})")
+        )
+        out.append(table(LOAD_HEAD, [_load_row(rt)]))
+    errs: dict[str, int] = {}
+    for x in [perf.get("sequential"), perf.get("concurrent"), *sweep, rt]:
+        for k2, v in (((x or {}).get("streaming") or {}).get("errors") or {}).items():
+            errs[k2] = errs.get(k2, 0) + v
+    if errs:
+        out.append(
+            ("**错误分类**" if zh else "**Error breakdown**")
+            + "\n\n"
+            + table(["error", "requests"], [[k2, v] for k2, v in sorted(errs.items())])
+        )
+    return out
 
 
 def perf_summary(perf: D, t: Strings, lang: str) -> str:
