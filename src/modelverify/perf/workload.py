@@ -126,7 +126,7 @@ def synthetic_prompt(index: int, words: int, seed: int = 0) -> str:
     cache must not turn a repeated benchmark's prefill into a cache hit."""
     rng = random.Random(f"{seed}-{index}")
     return f"{seed % 9973}-{index}: " + " ".join(
-        rng.choice(WORDS) for _ in range(max(1, words - 2))
+        rng.choice(WORDS) for _ in range(max(1, words - 1))
     )
 
 
