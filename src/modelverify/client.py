@@ -90,6 +90,7 @@ class OpenAIClient:
     ):
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self.base_url = base_url.rstrip("/")
+        self.retried = 0  # requests sent again after a transport error, 429 or 5xx
         limits = httpx.Limits(
             max_connections=max_connections, max_keepalive_connections=max_connections
         )
@@ -137,11 +138,13 @@ class OpenAIClient:
                     raise EndpointError(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
                 await asyncio.sleep(backoff(attempt))
                 attempt += 1
+                self.retried += 1
                 continue
             elapsed = time.perf_counter() - t0
             if resp.status_code in RETRY_STATUS and attempt < retries:
                 await asyncio.sleep(backoff(attempt, resp.headers.get("retry-after")))
                 attempt += 1
+                self.retried += 1
                 continue
             try:
                 parsed: Any = resp.json()

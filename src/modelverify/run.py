@@ -349,6 +349,7 @@ def execute(opts: RunOptions, say: Say = lambda s: print(s, file=sys.stderr)) ->
         )
 
     stage("compat", compat_stage)
+    _refuse_unknown_architecture(results.get("compat"), launching=need_engine)
 
     base_url = opts.base_url
     served = opts.served_model_name
@@ -490,6 +491,33 @@ def _memory(pid: int) -> list[Any]:
     from modelverify.serve.stage import tree_memory
 
     return tree_memory(pid)
+
+
+def _refuse_unknown_architecture(comp: StageResult | None, launching: bool) -> None:
+    """Bad input, not a finding: launching an engine that cannot load the class wastes minutes.
+
+    Only when the registry answer is authoritative (the engine's own import, or its cache): the
+    static read cannot see models that plugins such as vllm-ascend register.
+    """
+    from modelverify.compat.stage import CompatResult
+
+    if not launching or not isinstance(comp, CompatResult) or comp.model is None:
+        return
+    reg = comp.registry
+    if (
+        comp.registry_verdict != "unsupported"
+        or reg is None
+        or reg.method not in ("import", "cache")
+    ):
+        return
+    if comp.model.trust_remote_code_needed:
+        return  # custom code may register the class itself
+    arch = ", ".join(comp.model.architectures)
+    why = reg.verdict(comp.model.architectures[0])[1] if comp.model.architectures else ""
+    raise ConfigError(
+        f"{arch} cannot be served by the installed vLLM ({why}): check config.json's "
+        "'architectures', upgrade vLLM or install the plugin that provides it; nothing was launched"
+    )
 
 
 def _check_kv_prediction(

@@ -12,6 +12,7 @@ Layout::
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -102,29 +103,43 @@ class JsonlWriter:
     def __init__(self, path: Path, sync_every: int = 20):
         path.parent.mkdir(parents=True, exist_ok=True)
         _drop_torn_tail(path)
+        self.path = path
         self._f = path.open("a", encoding="utf-8")
         self._sync_every = sync_every
         self._pending = 0
 
     def write(self, record: dict[str, Any]) -> None:
-        self._f.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
-        self._f.flush()
-        self._pending += 1
-        if self._pending >= self._sync_every:
-            os.fsync(self._f.fileno())
-            self._pending = 0
+        try:
+            self._f.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+            self._f.flush()
+            self._pending += 1
+            if self._pending >= self._sync_every:
+                os.fsync(self._f.fileno())
+                self._pending = 0
+        except OSError as exc:  # name the file: "disk full" alone does not say where
+            raise OSError(exc.errno, exc.strerror, str(self.path)) from exc
 
     def close(self) -> None:
-        if not self._f.closed:
+        if self._f.closed:
+            return
+        try:
             self._f.flush()
             os.fsync(self._f.fileno())
-            self._f.close()
+        except OSError as exc:
+            raise OSError(exc.errno, exc.strerror, str(self.path)) from exc
+        finally:
+            with contextlib.suppress(OSError):
+                self._f.close()
 
     def __enter__(self) -> JsonlWriter:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        try:
+            self.close()
+        except OSError:
+            if exc_type is None:
+                raise  # otherwise the error already in flight is the one to report
 
 
 def _drop_torn_tail(path: Path) -> None:

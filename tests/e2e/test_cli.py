@@ -122,8 +122,13 @@ def test_engine_that_dies_at_startup_reports_the_log_tail(tmp_path: Path, demo_m
     assert engine_pids_left(out) == []
 
 
+@pytest.mark.parametrize(
+    ("sig", "code_expected"),
+    [(signal.SIGINT, 130), (signal.SIGTERM, 143)],
+    ids=["ctrl-c", "sigterm"],
+)
 def test_ctrl_c_during_perf_keeps_results_and_stops_the_engine(
-    tmp_path: Path, demo_model: Path
+    tmp_path: Path, demo_model: Path, sig: signal.Signals, code_expected: int
 ) -> None:
     out = tmp_path / "run"
     proc = subprocess.Popen(
@@ -140,10 +145,10 @@ def test_ctrl_c_during_perf_keeps_results_and_stops_the_engine(
             break
     time.sleep(2)
     t0 = time.monotonic()
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sig)
     code = proc.wait(timeout=60)
     took = time.monotonic() - t0
-    assert code == 130
+    assert code == code_expected
     assert took < 30
     for stage in ("env", "compat", "serve"):
         assert json.loads((out / f"{stage}.json").read_text())["status"] in ("pass", "warn")

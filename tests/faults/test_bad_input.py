@@ -159,3 +159,25 @@ def test_base_url_nobody_listens_on(tmp_path: Path) -> None:
         str(tmp_path / "run"),
     )
     assert proc.returncode == 1 and "does not answer" in one_error_line(proc)
+
+
+@pytest.mark.engine
+def test_unknown_architecture_is_refused_before_launch(tmp_path: Path, demo_model: Path) -> None:
+    """A class the installed vLLM's registry lacks: one line, compat.json kept, nothing launched."""
+    model = tmp_path / "model"
+    model.mkdir()
+    for f in demo_model.iterdir():
+        (model / f.name).symlink_to(f)
+    (model / "config.json").unlink()
+    cfg = json.loads((demo_model / "config.json").read_text())
+    cfg["architectures"] = ["NoSuchModelForCausalLM"]
+    (model / "config.json").write_text(json.dumps(cfg))
+    out = tmp_path / "run"
+    proc = mv("run", str(model), "--stages", "env,compat,serve,api", "--out", str(out), timeout=300)
+    assert proc.returncode == 1
+    line = one_error_line(proc)
+    assert "NoSuchModelForCausalLM cannot be served by the installed vLLM" in line
+    assert "nothing was launched" in line
+    compat = json.loads((out / "compat.json").read_text())
+    assert compat["status"] == "fail" and compat["registry_verdict"] == "unsupported"
+    assert not (out / "server.json").exists()

@@ -67,6 +67,7 @@ class AccuracyResult(StageResult):
     answered: int = 0
     correct: int = 0
     errors: int = 0
+    retried_requests: int = 0  # re-sent after 429 / 5xx / a transport error (backoff)
     accuracy: float | None = None
     ci_low: float | None = None
     ci_high: float | None = None
@@ -138,7 +139,7 @@ async def _run(
     items: list[Item],
     jsonl: Path,
     progress: Progress | None = None,
-) -> tuple[list[dict[str, Any]], int, float]:
+) -> tuple[list[dict[str, Any]], int, float, int]:
     done: dict[int, dict[str, Any]] = {}
     for rec in read_jsonl(jsonl):
         idx = rec.get("index")
@@ -194,7 +195,8 @@ async def _run(
                 *(worker() for _ in range(max(1, min(cfg.concurrency, len(todo) or 1))))
             )
             wall = time.perf_counter() - t0
-    return [records[i] for i in sorted(records)], resumed, wall
+        retried = client.retried
+    return [records[i] for i in sorted(records)], resumed, wall, retried
 
 
 def run_accuracy(
@@ -215,10 +217,11 @@ def run_accuracy(
         path = locate_gsm8k(engine_python)
         verify_bundled(path)
     items = load_items(path, cfg.limit)
-    records, resumed, wall = asyncio.run(
+    records, resumed, wall, retried = asyncio.run(
         _run(base_url, model, api_key, cfg, items, jsonl, progress)
     )
     res = summarise(records, cfg)
+    res.retried_requests = retried
     res.dataset_path, res.resumed_items, res.wall_time_s = str(path), resumed, wall
     res.base_url, res.model = base_url, model
     new_tokens = sum(r.get("completion_tokens") or 0 for r in records[resumed:] if "error" not in r)

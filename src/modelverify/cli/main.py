@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import signal
 import sys
 from types import FrameType
@@ -45,6 +46,16 @@ def main(argv: list[str] | None = None) -> None:
         cli.main(args=argv, prog_name="modelverify", standalone_mode=False)
     except ModelVerifyError as exc:
         click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        where = f" while writing {exc.filename}" if exc.filename else ""
+        click.echo(
+            f"error: disk full{where}: free some space, then continue with "
+            "`modelverify run --resume RUN_DIR` (finished results are kept)",
+            err=True,
+        )
         sys.exit(1)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)

@@ -117,6 +117,27 @@ class StreamingSummary(Model):
     errors: dict[str, int] = {}
 
 
+def error_kind(error: str | None) -> str:
+    """A short, stable class for an error message, for the breakdown table."""
+    import re
+
+    e = error or "unknown"
+    if m := re.search(r"HTTP (\d{3})", e):
+        return f"HTTP {m.group(1)}"
+    low = e.lower()
+    if "before [done]" in low:
+        return "stream cut before [DONE]"
+    if "not json" in low:
+        return "malformed SSE JSON"
+    if "timeout" in low:
+        return "timeout"
+    if "connect" in low or "refused" in low or "reset" in low:
+        return "connection error"
+    if "emptyresponse" in low:
+        return "empty response"
+    return e.split(":")[0][:60]
+
+
 def streaming_summary(records: Sequence[RequestRecord], wall_time_s: float) -> StreamingSummary:
     ok = [r for r in records if r.ok]
     out_tok = sum(r.output_tokens or 0 for r in ok)
@@ -124,7 +145,7 @@ def streaming_summary(records: Sequence[RequestRecord], wall_time_s: float) -> S
     errors: dict[str, int] = {}
     for r in records:
         if not r.ok:
-            key = (r.error or "unknown").split(":")[0][:60]
+            key = error_kind(r.error)
             errors[key] = errors.get(key, 0) + 1
     wall = max(wall_time_s, 1e-9)
     return StreamingSummary(

@@ -48,6 +48,8 @@ class PerfConfig(Model):
     burstiness: float = 1.0  # gamma shape; 1 = Poisson
     rate_requests: int = 100
     rate_max_concurrency: int | None = None
+    connect_timeout_s: float = 10.0
+    read_timeout_s: float = 300.0  # first byte and between chunks; a hung stream is an error
     baseline: str | None = None  # an earlier run directory to judge against (no regression)
     baseline_threshold_pct: float = 10.0
 
@@ -117,7 +119,10 @@ async def _run(
     )
     limit = max([cfg.concurrency, *cfg.sweep, cfg.rate_max_concurrency or 1, 1])
     async with OpenAIClient(
-        base_url, api_key=api_key, timeout=make_timeout(600, read=300), max_connections=limit
+        base_url,
+        api_key=api_key,
+        timeout=make_timeout(3600, connect=cfg.connect_timeout_s, read=cfg.read_timeout_s),
+        max_connections=limit,
     ) as client:
         ratio = 1.0
         if cfg.workload == "synthetic":

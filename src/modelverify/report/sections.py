@@ -702,6 +702,7 @@ def accuracy_section(acc: D | None, t: Strings, lang: str) -> str:
         ],
         [t["acc_stop"], ", ".join(repr(s) for s in acc.get("stop_sequences", []))],
         [t["acc_err"], acc.get("errors")],
+        ["retried requests (429 / 5xx / transport, with backoff)", acc.get("retried_requests")],
         [t["acc_tput"], num(acc.get("output_throughput"))],
         [t["acc_need"], acc.get("items_for_2pt")],
         [

@@ -41,7 +41,7 @@ def test_streaming_summary_counts_errors_and_throughput() -> None:
         test="t", index=1, ok=False, send_time=0, error="EndpointError: stream ended before [DONE]"
     )
     s = streaming_summary([ok, bad], wall_time_s=2.0)
-    assert s.successes == 1 and s.errors == {"EndpointError": 1}
+    assert s.successes == 1 and s.errors == {"stream cut before [DONE]": 1}
     assert s.output_throughput == 5.0 and s.total_token_throughput == 7.5
     assert s.itl_ms.count == 2 and s.itl_ms.mean == pytest.approx(150.0)
 
