@@ -328,6 +328,7 @@ def execute(opts: RunOptions, say: Say = lambda s: print(s, file=sys.stderr)) ->
         record(res, t0)
 
     stage("env", lambda: run_env(engine_python, attached=opts.base_url is not None))
+    _refuse_bad_device_selection(results.get("env"), launching=need_engine)
 
     def compat_stage() -> StageResult:
         from modelverify.compat.hub import resolve_model
@@ -491,6 +492,17 @@ def _memory(pid: int) -> list[Any]:
     from modelverify.serve.stage import tree_memory
 
     return tree_memory(pid)
+
+
+def _refuse_bad_device_selection(env: StageResult | None, launching: bool) -> None:
+    """ASCEND_RT_VISIBLE_DEVICES naming a device this host lacks: the engine would die at start."""
+    from modelverify.env.stage import EnvResult
+
+    if not launching or not isinstance(env, EnvResult):
+        return
+    bad = [f for f in env.findings if f.subject == "selection" and f.status == Status.FAIL]
+    if bad:
+        raise ConfigError(f"{bad[0].reason}: fix or unset the variable; nothing was launched")
 
 
 def _refuse_unknown_architecture(comp: StageResult | None, launching: bool) -> None:

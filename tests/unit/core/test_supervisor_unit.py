@@ -47,3 +47,25 @@ def test_port_in_use_detects_a_bound_port() -> None:
         port = s.getsockname()[1]
         assert port_in_use("127.0.0.1", port)
     assert not port_in_use("127.0.0.1", port)
+
+
+def test_bad_device_selection_is_refused_before_launch(shared_dir) -> None:
+    """ASCEND_RT_VISIBLE_DEVICES=9 on the recorded 8-NPU 910B3 host: one clear error."""
+    import pytest as _pytest
+
+    from modelverify.env.npu_smi import parse_npu_smi
+    from modelverify.env.stage import EnvResult, judge_npu
+    from modelverify.errors import ConfigError
+    from modelverify.run import _refuse_bad_device_selection
+
+    table = (
+        shared_dir / "samples" / "npu_smi" / "12_910b3_8npu_pytest_proc_26.1.0.txt"
+    ).read_text()
+    info = parse_npu_smi(table).model_dump(mode="json")
+    env = EnvResult(findings=judge_npu(info, "9"))
+    with _pytest.raises(
+        ConfigError, match=r"ASCEND_RT_VISIBLE_DEVICES=9 names 9, not on this host"
+    ):
+        _refuse_bad_device_selection(env, launching=True)
+    _refuse_bad_device_selection(env, launching=False)  # attach mode: the engine is not ours
+    _refuse_bad_device_selection(EnvResult(findings=judge_npu(info, "0,1")), launching=True)
