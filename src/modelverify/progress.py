@@ -49,4 +49,39 @@ def accuracy_progress(say: Callable[[str], None]) -> Iterator[Update]:
     yield update_lines
 
 
-__all__ = ["accuracy_progress"]
+@contextmanager
+def load_progress(say: Callable[[str], None], label: str = "perf") -> Iterator[Update]:
+    """Yields ``update(done, total, output_tokens)``; shows live output tokens per second."""
+    t0 = time.monotonic()
+
+    def rate(tokens: int) -> str:
+        return f"{tokens / max(time.monotonic() - t0, 1e-9):.1f} tok/s"
+
+    if sys.stderr.isatty():
+        with Progress(
+            TextColumn(f"[{label}]"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total} requests"),
+            TextColumn("{task.fields[tput]}"),
+            TimeElapsedColumn(),
+            transient=True,
+        ) as bar:
+            task = bar.add_task(label, total=None, tput="")
+
+            def update(done: int, total: int, tokens: int) -> None:
+                bar.update(task, completed=done, total=total, tput=rate(tokens))
+
+            yield update
+        return
+    last = [-1]
+
+    def update_lines(done: int, total: int, tokens: int) -> None:
+        step = done * 10 // max(total, 1)
+        if step != last[0]:
+            last[0] = step
+            say(f"[{label}] {done}/{total} requests, {rate(tokens)}")
+
+    yield update_lines
+
+
+__all__ = ["accuracy_progress", "load_progress"]

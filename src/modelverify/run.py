@@ -442,16 +442,21 @@ def execute(opts: RunOptions, say: Say = lambda s: print(s, file=sys.stderr)) ->
                     url, model_id, api_key=opts.api_key, expected_max_model_len=expected
                 ),
             )
-            stage(
-                "perf",
-                lambda: run_perf(
-                    url,
-                    model_id,
-                    run_dir.file("perf_requests.jsonl"),
-                    api_key=opts.api_key,
-                    config=PerfConfig(**opts.perf),
-                ),
-            )
+
+            def perf() -> StageResult:
+                from modelverify.progress import load_progress
+
+                with load_progress(say) as progress:
+                    return run_perf(
+                        url,
+                        model_id,
+                        run_dir.file("perf_requests.jsonl"),
+                        api_key=opts.api_key,
+                        config=PerfConfig(**opts.perf),
+                        progress=progress,
+                    )
+
+            stage("perf", perf)
 
             def accuracy() -> StageResult:
                 from modelverify.accuracy.stage import AccuracyConfig, run_accuracy

@@ -229,13 +229,17 @@ def perf(
         rate_max_concurrency=rate_max_concurrency,
         **perf_options(slo, slo_attainment, baseline),
     )
-    res = run_perf(
-        base_url,
-        served_model(base_url, model, key),
-        run_dir.file("perf_requests.jsonl"),
-        api_key=key,
-        config=cfg,
-    )
+    from modelverify.progress import load_progress
+
+    with load_progress(lambda m: click.echo(m, err=True)) as progress:
+        res = run_perf(
+            base_url,
+            served_model(base_url, model, key),
+            run_dir.file("perf_requests.jsonl"),
+            api_key=key,
+            config=cfg,
+            progress=progress,
+        )
     _emit(res.model_dump_json(indent=2), run_dir.path, "perf")
 
 

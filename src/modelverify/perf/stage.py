@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -100,7 +101,12 @@ def _load_test(name: str, records: list[RequestRecord], wall: float, concurrency
 
 
 async def _run(
-    base_url: str, model: str, api_key: str | None, cfg: PerfConfig, jsonl: Path
+    base_url: str,
+    model: str,
+    api_key: str | None,
+    cfg: PerfConfig,
+    jsonl: Path,
+    progress: Callable[[int, int, int], None] | None = None,
 ) -> PerfResult:
     from modelverify.perf.workload import (
         calibrate_words_per_token,
@@ -140,10 +146,22 @@ async def _run(
         )
         with JsonlWriter(jsonl) as out:
             kept: list[RequestRecord] = []
+            tokens = [0]
+
+            total = (
+                cfg.sequential_requests
+                + cfg.concurrent_requests
+                + sum(cfg.sweep_requests or max(16, 4 * c) for c in cfg.sweep)
+                + (cfg.rate_requests if cfg.rate else 0)
+            )
 
             def keep(r: RequestRecord) -> None:
                 out.write(r.model_dump(mode="json"))
                 kept.append(r)
+                if r.ok:
+                    tokens[0] += r.output_tokens or 0
+                if progress is not None:
+                    progress(len(kept), total, tokens[0])
 
             if cfg.warmup_requests:
                 await run_requests(
@@ -287,9 +305,10 @@ def run_perf(
     *,
     api_key: str | None = None,
     config: PerfConfig | None = None,
+    progress: Callable[[int, int, int], None] | None = None,
 ) -> PerfResult:
     t0 = time.monotonic()
-    res = asyncio.run(_run(base_url, model, api_key, config or PerfConfig(), jsonl))
+    res = asyncio.run(_run(base_url, model, api_key, config or PerfConfig(), jsonl, progress))
     res.duration_s = time.monotonic() - t0
     return res
 

@@ -119,3 +119,14 @@ def test_closed_and_open_loops() -> None:
     assert len(rrecs) == 12 and all(r.ok for r in rrecs) and peak_open <= 5
     sends = [r.send_time for r in rrecs]
     assert sends == sorted(sends)  # arrivals in schedule order
+
+
+def test_perf_progress_lines_every_tenth(capsys) -> None:
+    from modelverify.progress import load_progress
+
+    lines: list[str] = []
+    with load_progress(lines.append) as update:
+        for i in range(1, 21):
+            update(i, 20, 50 * i)
+    assert len(lines) == 11 and lines[-1].startswith("[perf] 20/20 requests, ")  # 0%..100%
+    assert lines[-1].endswith("tok/s")
