@@ -69,6 +69,7 @@ def test_full_demo_run_writes_every_section(tmp_path: Path, demo_model: Path, br
     report = (out / "report.md").read_text()
     for heading in SECTIONS_ZH:
         assert heading in report
+    assert "**启动耗时**" in report and "| 加载权重 |" in report  # start-up split from the log
     assert "## 7. Summary" in (out / "report.en.md").read_text()
     perf = json.loads((out / "perf.json").read_text())
     assert perf["sequential"]["requests"] == 10 and perf["concurrent"]["requests"] == 50

@@ -336,10 +336,43 @@ def serve_section(serve: D | None, run: D, run_dir: Path, t: Strings, lang: str)
                 [[m["pid"], m["name"], gib(m["rss_bytes"])] for m in serve["memory"]],
             )
         )
+    timing = startup_timing(serve, lang)
+    if timing:
+        out.append(timing)
     if serve.get("host_warning"):
         out.append(f"⚠️ {serve['host_warning']}")
     out.append(conclusion(serve.get("status"), C.serve(serve, lang), t))
     return "\n\n".join(out)
+
+
+def startup_timing(serve: D, lang: str) -> str | None:
+    """Time to ready, split where the log says (weights, engine init, graphs, compile)."""
+    tm = (serve.get("log_facts") or {}).get("timings") or {}
+    zh = lang != "en"
+    rows = [
+        ["加载权重" if zh else "weights loaded", tm.get("weights_loaded_s")],
+        [
+            "初始化引擎(profile、KV 缓存、预热)"
+            if zh
+            else "engine init (profile, KV cache, warm-up)",
+            tm.get("init_engine_s"),
+        ],
+        ["图捕获" if zh else "graph capture", tm.get("graph_capture_s")],
+        ["torch.compile", tm.get("torch_compile_s")],
+        [
+            "就绪总耗时(本工具实测)" if zh else "ready after (measured by modelverify)",
+            serve.get("ready_after_s"),
+        ],
+    ]
+    shown = [[k, f"{v:.2f} s"] for k, v in rows if isinstance(v, (int, float))]
+    if len(shown) <= 1:
+        return None
+    head = ["启动阶段" if zh else "start-up phase", "耗时" if zh else "time"]
+    return (
+        ("**启动耗时**(来自启动日志)" if zh else "**Start-up timing** (from the log)")
+        + "\n\n"
+        + table(head, shown)
+    )
 
 
 def _engine(facts: D) -> str | None:
