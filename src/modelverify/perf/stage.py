@@ -52,7 +52,7 @@ class PerfConfig(Model):
     connect_timeout_s: float = 10.0
     read_timeout_s: float = 300.0  # first byte and between chunks; a hung stream is an error
     baseline: str | None = None  # an earlier run directory to judge against (no regression)
-    baseline_threshold_pct: float = 10.0
+    baseline_threshold_pct: float = 25.0  # see report.compare.DEFAULT_THRESHOLD_PCT
 
 
 class LoadTest(Model):

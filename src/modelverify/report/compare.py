@@ -26,6 +26,11 @@ from modelverify.errors import ConfigError
 from modelverify.results import Model
 
 BOOTSTRAP = 2000
+# The per-request bootstrap sees the noise inside one run, not the drift between two launches of
+# the same engine: two identical demo launches on a shared 2-core CPU host differed by up to 15%
+# (sequential TPOT +14.7%, 95% CI [+5.4%, +25.6%]). 25% keeps that from failing a pipeline; on a
+# dedicated accelerator pass a tighter --threshold.
+DEFAULT_THRESHOLD_PCT = 25.0
 LOWER_IS_BETTER = {
     "e2el_ms": True,
     "ttft_ms": True,
@@ -344,7 +349,7 @@ def compare_runs(
     a: Path,
     b: Path,
     *,
-    threshold_pct: float = 10.0,
+    threshold_pct: float = DEFAULT_THRESHOLD_PCT,
     accuracy_threshold_pts: float = 2.0,
     alpha: float = 0.05,
 ) -> Comparison:
