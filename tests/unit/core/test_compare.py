@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import random
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from modelverify.errors import ConfigError
 from modelverify.report.compare import (
+    Row,
     bootstrap_change,
+    compare_perf_records,
     compare_runs,
     little_throughput,
     mcnemar_exact,
@@ -94,3 +97,36 @@ def test_compare_runs(tmp_path: Path) -> None:
 def test_not_a_run_dir(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not a modelverify run directory"):
         compare_runs(tmp_path, tmp_path)
+
+
+def _stepped(ttft_steps: list[int], step_s: float) -> list[dict[str, Any]]:
+    return [
+        {
+            "test": "concurrent",
+            "ok": True,
+            "ttft_s": k * step_s,
+            "e2el_s": k * step_s + 49 * step_s,
+            "output_tokens": 50,
+            "itl_s": [step_s] * 49,
+        }
+        for k in ttft_steps
+    ]
+
+
+def test_ttft_rise_under_one_decode_step_is_phase_not_regression() -> None:
+    """TTFT under batching comes in whole steps: the demo's clustered at 2, 3 and 4 steps."""
+    step = 0.046
+    a = _stepped([2] * 20 + [3] * 20 + [4] * 10, step)
+    later = _stepped([2] * 5 + [3] * 25 + [4] * 20, step)  # +0.5 step on the mean: +17%
+    slower = _stepped([5] * 20 + [6] * 20 + [7] * 10, step)  # three steps later: +100%
+    conc = {"concurrent": 10}
+
+    def ttft_row(b: list[dict[str, Any]], threshold: float) -> Row:
+        rows = compare_perf_records(a, b, conc, conc, threshold)
+        return next(r for r in rows if r.figure == "concurrent ttft_ms (mean)")
+
+    row = ttft_row(later, 10.0)
+    assert row.ci_low_pct is not None and row.ci_low_pct > 0
+    assert row.change_pct is not None and row.change_pct > 10  # significant, over threshold ...
+    assert row.verdict == "worse" and "under one decode step" in row.test  # ... but one phase
+    assert ttft_row(slower, 10.0).verdict == "regression"
