@@ -60,6 +60,7 @@ class NpuChipMapping(Model):
     npu_id: int
     chip_id: int
     logic_id: int | None = None
+    phy_id: int | None = None
     name: str | None = None
 
 
@@ -236,21 +237,29 @@ def _process(cells: list[str], n: int, line: str) -> NpuProcess:
 
 
 def parse_npu_smi_mapping(text: str) -> list[NpuChipMapping]:
-    """``npu-smi info -m``: NPU ID, Chip ID, Chip Logic ID (what ASCEND_RT_VISIBLE_DEVICES uses), name."""
+    """``npu-smi info -m``: NPU ID, Chip ID, Chip Logic ID (what ASCEND_RT_VISIBLE_DEVICES uses),
+    on Atlas A3 also Chip Phy-ID, then the chip name. Mcu rows have ``-`` as logic id."""
     out: list[NpuChipMapping] = []
+    has_phy = False
     for n, line in enumerate(text.replace("\r", "").split("\n"), start=1):
+        if "Chip Logic ID" in line:
+            has_phy = "Phy" in line  # A3: "NPU ID  Chip ID  Chip Logic ID  Chip Phy-ID  Chip Name"
+            continue
         toks = line.split()
         if len(toks) < 3 or not toks[0].isdigit() or not toks[1].isdigit():
             continue
-        logic = toks[2]
-        if not (logic.isdigit() or logic in _NULL):
-            raise ParseError("npu-smi -m: the logic id is not a number", line_no=n, line=line)
+        fields = toks[2:4] if has_phy else toks[2:3]
+        for f in fields:
+            if not (f.isdigit() or f in _NULL):
+                raise ParseError("npu-smi -m: the logic id is not a number", line_no=n, line=line)
+        name_at = 4 if has_phy else 3
         out.append(
             NpuChipMapping(
                 npu_id=int(toks[0]),
                 chip_id=int(toks[1]),
-                logic_id=int(logic) if logic.isdigit() else None,
-                name=" ".join(toks[3:]) or None,
+                logic_id=int(toks[2]) if toks[2].isdigit() else None,
+                phy_id=int(toks[3]) if has_phy and toks[3].isdigit() else None,
+                name=" ".join(toks[name_at:]) or None,
             )
         )
     return out

@@ -70,29 +70,61 @@ def _accelerators() -> tuple[str, str | None, dict[str, Any] | None, dict[str, A
     return "cpu", None, npu, gpu
 
 
+def logical_id(chip: dict[str, Any], mapping: list[dict[str, Any]]) -> int:
+    """The device number ASCEND_RT_VISIBLE_DEVICES and torch_npu use for a chip.
+
+    That is the "Chip Logic ID" of ``npu-smi info -m``. Without that table: the ``Device``
+    column of 310P cards, the ``Phy-ID`` of Atlas A3 chips, else the NPU id, which equals the
+    logic id where every NPU has one chip (910B)."""
+    for m in mapping:
+        same = (m.get("npu_id"), m.get("chip_id")) == (chip.get("npu_id"), chip.get("chip_id"))
+        if same and m.get("logic_id") is not None:
+            return int(m["logic_id"])
+    for key in ("device_id", "phy_id"):
+        if chip.get(key) is not None:
+            return int(chip[key])
+    return int(chip["npu_id"])
+
+
+def _health_ok(health: str) -> bool:
+    # "0K" (a zero) appears in pastes typed by hand; npu-smi itself prints "OK".
+    return health.strip().upper().replace("0", "O") == "OK"
+
+
 def judge_npu(
-    info: dict[str, Any], visible: str | None, engine_pids: set[int] | None = None
+    info: dict[str, Any],
+    visible: str | None,
+    engine_pids: set[int] | None = None,
+    mapping: list[dict[str, Any]] | None = None,
 ) -> list[Finding]:
-    """Per chip: health, temperature, memory held by processes that are not ours."""
+    """Per chip: health, temperature, memory held by processes that are not ours.
+
+    ``visible`` (ASCEND_RT_VISIBLE_DEVICES) names logical device ids, which are not the NPU ids
+    on cards with two chips (Atlas A3, 300I Duo): see :func:`logical_id`."""
     out: list[Finding] = []
     chips = info.get("chips") or []
+    mapping = mapping or []
     selected = None if visible is None else {v.strip() for v in visible.split(",") if v.strip()}
+    ids = {id(c): str(logical_id(c, mapping)) for c in chips}
     if selected is not None:
-        known = {str(c.get("npu_id")) for c in chips}
-        missing = sorted(selected - known)
+        known = set(ids.values())
+        missing = sorted(selected - known, key=lambda x: (len(x), x))
         if missing:
             out.append(
                 Finding(
                     subject="selection",
                     status=Status.FAIL,
                     reason=f"ASCEND_RT_VISIBLE_DEVICES={visible} names {', '.join(missing)}, "
-                    f"not on this host (devices: {', '.join(sorted(known))})",
+                    f"not on this host (devices: "
+                    f"{', '.join(sorted(known, key=lambda x: (len(x), x)))})",
                 )
             )
     for c in chips:
-        if selected is not None and str(c.get("npu_id")) not in selected:
+        if selected is not None and ids[id(c)] not in selected:
             continue
         name = f"NPU {c.get('npu_id')} chip {c.get('chip_id')} ({c.get('name')})"
+        if ids[id(c)] != str(c.get("npu_id")):
+            name += f" = device {ids[id(c)]}"
         health = c.get("health") or "?"
         procs = [
             p
@@ -101,8 +133,10 @@ def judge_npu(
             and p.get("chip_id") == c.get("chip_id")
             and p.get("pid") not in (engine_pids or set())
         ]
-        if health != "OK":
-            status = Status.FAIL if health in ("Alarm", "Critical") else Status.WARN
+        if not _health_ok(health):
+            status = (
+                Status.FAIL if health.strip().capitalize() in ("Alarm", "Critical") else Status.WARN
+            )
             out.append(Finding(subject=name, status=status, reason=f"{name}: Health {health}"))
         elif procs:
             held = ", ".join(
@@ -197,7 +231,11 @@ def run_env(engine_python: str | None, *, attached: bool = False) -> EnvResult:
         )
     if plat == "npu" and npu is not None:
         if npu.get("info"):
-            findings += judge_npu(npu["info"], os.environ.get("ASCEND_RT_VISIBLE_DEVICES"))
+            findings += judge_npu(
+                npu["info"],
+                os.environ.get("ASCEND_RT_VISIBLE_DEVICES"),
+                mapping=npu.get("mapping") or [],
+            )
         elif npu.get("error"):
             findings.append(
                 Finding(

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from modelverify.env.stage import logical_id
 from modelverify.report import conclusions as C
 from modelverify.report.verdict import ROWS, RULES_EN, RULES_ZH, overall_verdict, row_status
 
@@ -121,11 +122,22 @@ def env_section(env: D | None, t: Strings, lang: str) -> str:
             out.append(code(str(raw).rstrip()))
         out.append(
             table(
-                ["NPU", "Chip", "Name", "Health", "Power(W)", "Temp(C)", "AICore(%)", "HBM(MB)"],
+                [
+                    "NPU",
+                    "Chip",
+                    "Device",
+                    "Name",
+                    "Health",
+                    "Power(W)",
+                    "Temp(C)",
+                    "AICore(%)",
+                    "HBM(MB)",
+                ],
                 [
                     [
                         c.get("npu_id"),
                         c.get("chip_id"),
+                        logical_id(c, env["npu"].get("mapping") or []),
                         c.get("name"),
                         c.get("health"),
                         c.get("power_w"),
