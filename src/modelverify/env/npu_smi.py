@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 
+from modelverify.env._text import table_lines
 from modelverify.errors import ParseError
 from modelverify.results import Model
 
@@ -140,14 +141,13 @@ def parse_npu_smi(text: str) -> NpuSmiInfo:
         ParseError: no device table, or a row that cannot be read (the message names the line).
     """
     text = _ANSI.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
-    lines = text.split("\n")
     info = NpuSmiInfo()
     head1: list[str] | None = None
     head2: list[str] | None = None
     second_id = "chip"
     pending: tuple[NpuChip, int] | None = None
     in_procs = False
-    for n, line in enumerate(lines, start=1):
+    for n, line in table_lines(text):
         if m := _VERSION.search(line):
             info.npu_smi_version = m.group(2)
             continue

@@ -12,6 +12,7 @@ import re
 import shutil
 import subprocess
 
+from modelverify.env._text import table_lines
 from modelverify.errors import ParseError
 from modelverify.results import Model
 
@@ -101,13 +102,16 @@ def parse_nvidia_smi(text: str) -> NvidiaSmiInfo:
     Raises:
         ParseError: no GPU table, or a GPU row that cannot be read (naming the line).
     """
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     info = NvidiaSmiInfo()
     in_gpus = in_procs = False
     pending: tuple[GpuRecord, int] | None = None
-    for n, line in enumerate(lines, start=1):
+    for n, line in table_lines(text):
         if m := _HEADER.search(line):
-            info.nvidia_smi_version, info.driver_version, info.cuda_version = m.groups()
+            smi, drv, cuda = m.groups()
+            # a version with no digit is one the author masked ("xxx.xx.xx"): unknown
+            info.nvidia_smi_version, info.driver_version, info.cuda_version = (
+                v if any(ch.isdigit() for ch in v) else None for v in (smi, drv, cuda)
+            )
             continue
         if "Processes:" in line:
             in_gpus, in_procs, pending = False, True, None

@@ -1,0 +1,27 @@
+"""Text clean-up shared by the table parsers."""
+
+from __future__ import annotations
+
+
+def table_lines(text: str) -> list[tuple[int, str]]:
+    """(line number, line) of a pasted table, with rows a terminal or an editor hard-wrapped
+    joined back: a row continues on the next line when that one is neither a row nor a border
+    and either the row is left open or the next line closes a cell (a real capture from an 80-column Slurm log
+    breaks every wide nvidia-smi row in two). Line numbers stay those of the original text."""
+    raw = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    out: list[tuple[int, str]] = []
+    i = 0
+    while i < len(raw):
+        line, n = raw[i], i + 1
+        while (
+            line.strip().startswith("|")
+            and i + 1 < len(raw)
+            and raw[i + 1].strip()
+            and not raw[i + 1].lstrip().startswith(("|", "+"))
+            and (not line.rstrip().endswith("|") or raw[i + 1].rstrip().endswith("|"))
+        ):
+            i += 1
+            line = line.rstrip() + " " + raw[i].strip()
+        out.append((n, line))
+        i += 1
+    return out
