@@ -8,6 +8,7 @@ import socket
 import time
 from typing import Any
 
+from modelverify.env.ascend_compat import check_stack
 from modelverify.env.cpu import CpuInfo, probe_cpu
 from modelverify.env.versions import Versions, probe_versions
 from modelverify.results import Model, StageResult, Status
@@ -210,6 +211,7 @@ def judge_versions(platform_name: str, versions: Versions, attached: bool = Fals
                     "`source /usr/local/Ascend/ascend-toolkit/set_env.sh`",
                 )
             )
+        out += [Finding(subject=a, status=b, reason=c) for a, b, c in check_stack(versions)]
     return out
 
 
