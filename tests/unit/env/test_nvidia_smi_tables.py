@@ -42,3 +42,43 @@ def test_wrapped_rows_keep_original_line_numbers_in_errors() -> None:
     lines = dict(table_lines(text))
     assert lines[4].endswith("CUDA Version: 12.8     |")  # header joined, numbered as line 4
     assert 5 not in lines
+
+
+def test_gpu_judgement_and_cuda_visible_devices() -> None:
+    from modelverify.env.stage import judge_gpu
+    from modelverify.results import Status
+
+    info = parse_nvidia_smi(
+        (DATA / "06_r570_3gpu_l40s_truncated_process.txt").read_text(encoding="utf-8")
+    ).model_dump()
+    (busy,) = judge_gpu(info, "0")
+    assert busy.status == Status.WARN and "pid 3330776 ...ma.cpp/build/bin/llama-server" in (
+        busy.reason
+    )
+    assert judge_gpu(info, "0", engine_pids={3330776})[0].status == Status.PASS  # our engine
+    assert [f.subject for f in judge_gpu(info, "2,1")] == [
+        "GPU 1 (NVIDIA L40S)",
+        "GPU 2 (NVIDIA L40S)",
+    ]
+    bad = judge_gpu(info, "1,7,2")
+    assert bad[0].status == Status.FAIL and "7 names no single GPU" in bad[0].reason
+    assert [f.subject for f in bad[1:]] == ["GPU 1 (NVIDIA L40S)"]  # CUDA stops at the bad entry
+    assert len(judge_gpu(info, None)) == 3
+
+
+def test_cuda_visible_devices_by_uuid_and_unique_prefix() -> None:
+    from modelverify.env.stage import judge_gpu
+    from modelverify.results import Status
+
+    info = {
+        "gpus": [
+            {"index": 0, "name": "A", "uuid": "GPU-072b19bd-4ccf-63cf-6435-cf462aff833d"},
+            {"index": 1, "name": "B", "uuid": "GPU-07ffffff-0000-0000-0000-000000000000"},
+        ],
+        "processes": [],
+    }
+    assert [f.subject for f in judge_gpu(info, "GPU-072b")] == ["GPU 0 (A)"]
+    ambiguous = judge_gpu(info, "GPU-07")
+    assert (
+        ambiguous[0].status == Status.FAIL and "GPU-07 names no single GPU" in ambiguous[0].reason
+    )
