@@ -403,6 +403,7 @@ def execute(opts: RunOptions, say: Say = lambda s: print(s, file=sys.stderr)) ->
                 watch_engine(server.alive)
                 sres.memory = _memory(rec.pid)
                 sres.memory_total_bytes = sum(m.rss_bytes for m in sres.memory)
+                _device_memory(sres, results.get("env"))
                 sres.status, sres.reason = (
                     Status.PASS,
                     f"engine ready after {rec.ready_after_s:.1f} s",
@@ -497,6 +498,19 @@ def _memory(pid: int) -> list[Any]:
     from modelverify.serve.stage import tree_memory
 
     return tree_memory(pid)
+
+
+def _device_memory(sres: Any, env: StageResult | None) -> None:
+    """Device memory the engine holds after load, from npu-smi / nvidia-smi's process table."""
+    from modelverify.env.stage import EnvResult
+    from modelverify.serve.stage import device_memory_after_load
+
+    plat = env.platform if isinstance(env, EnvResult) else "cpu"
+    if plat not in ("npu", "cuda"):
+        return
+    pids = {m.pid for m in sres.memory}
+    rows, source, note = device_memory_after_load(plat, pids)
+    sres.device_memory, sres.device_memory_source, sres.device_memory_note = rows, source, note
 
 
 def _refuse_bad_device_selection(env: StageResult | None, launching: bool) -> None:

@@ -348,6 +348,9 @@ def serve_section(serve: D | None, run: D, run_dir: Path, t: Strings, lang: str)
                 [[m["pid"], m["name"], gib(m["rss_bytes"])] for m in serve["memory"]],
             )
         )
+    dev = device_memory_table(serve, lang)
+    if dev:
+        out.append(dev)
     timing = startup_timing(serve, lang)
     if timing:
         out.append(timing)
@@ -355,6 +358,55 @@ def serve_section(serve: D | None, run: D, run_dir: Path, t: Strings, lang: str)
         out.append(f"⚠️ {serve['host_warning']}")
     out.append(conclusion(serve.get("status"), C.serve(serve, lang), t))
     return "\n\n".join(out)
+
+
+def device_memory_table(serve: D, lang: str) -> str | None:
+    """Device memory the engine holds after load, per device, from npu-smi / nvidia-smi."""
+    rows = serve.get("device_memory") or []
+    note = serve.get("device_memory_note")
+    if not rows and not note:
+        return None
+    zh = lang != "en"
+    src = serve.get("device_memory_source") or "?"
+    head = (
+        f"加载后引擎占用的设备内存(来源: {src} 进程表)"
+        if zh
+        else f"Device memory held by the engine after load (from the {src} process table)"
+    )
+    body = [
+        [
+            r.get("device"),
+            r.get("pid"),
+            r.get("name") or "",
+            f"{r['memory_mib']:,} MiB" if isinstance(r.get("memory_mib"), int) else "N/A",
+            ("是" if zh else "yes") if r.get("ours") else ("否" if zh else "no"),
+        ]
+        for r in rows
+    ]
+    per_dev: dict[str, int] = {}
+    for r in rows:
+        if r.get("ours") and isinstance(r.get("memory_mib"), int):
+            per_dev[r["device"]] = per_dev.get(r["device"], 0) + r["memory_mib"]
+    parts = [head]
+    if body:
+        parts.append(
+            table(
+                [
+                    "设备" if zh else "device",
+                    "PID",
+                    "进程" if zh else "process",
+                    "内存" if zh else "memory",
+                    "属于引擎进程树" if zh else "in the engine's process tree",
+                ],
+                body,
+            )
+        )
+    if per_dev:
+        total = "; ".join(f"{d}: {m:,} MiB" for d, m in per_dev.items())
+        parts.append(("合计: " if zh else "total: ") + total)
+    if note:
+        parts.append(f"⚠️ {note}")
+    return "\n\n".join(parts)
 
 
 def startup_timing(serve: D, lang: str) -> str | None:
