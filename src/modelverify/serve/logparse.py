@@ -17,12 +17,14 @@ _PREFIX = re.compile(r"^\s*\((?:[\w.-]+) pid=\d+\)\s*")
 _LEVEL = re.compile(
     r"^(INFO|WARNING|ERROR|DEBUG|CRITICAL)\s+(\d\d-\d\d \d\d:\d\d:\d\d)(?:\.\d+)?\s+(?:\[[^\]]{1,80}\]\s*)?"
 )
-_ENGINE = re.compile(r"Initializing an? (V1 )?LLM engine \(v([^)\s]+)\) with config: (.*)")
+# "Initializing an LLM engine (v0.5.0) with config:", "a V0 LLM engine (v0.7.1)", "a V1 LLM
+# engine (v0.8.3)", and before 0.4.1 no version at all: "an LLM engine with config:"
+_ENGINE = re.compile(r"Initializing an? (V0 |V1 )?LLM engine(?: \(v([^)\s]+)\))? with config: (.*)")
 _BANNER = re.compile(r"\bversion (\d+\.\d+[\w.+-]*)")
 _APIVER = re.compile(r"vLLM API server version (\d+\.\d+[\w.+-]*)")
 _KV = re.compile(r"(GPU|CPU|NPU|XPU)? ?KV cache size: ([\d,]+) tokens")
 _CONC = re.compile(r"Maximum concurrency for ([\d,]+) tokens per request: ([\d.]+)x")
-_BLOCKS = re.compile(r"# (?:GPU|NPU|CPU|XPU) blocks: (\d+), # CPU blocks: (\d+)")
+_BLOCKS = re.compile(r"# (?:GPU|NPU|CPU|XPU) blocks: (\d[\d,]*), # CPU blocks: (\d[\d,]*)")
 _URL = re.compile(
     r"(?:Starting vLLM (?:API )?server(?: \d+)? on|Uvicorn running on) (https?://\S+)"
 )
@@ -107,7 +109,10 @@ def clean_line(raw: str) -> tuple[str, str | None, str | None]:
 
 def config_value(config: str, key: str) -> str | None:
     """``key=value`` from an engine config line ('quoted' or up to the next comma)."""
-    m = re.search(r"(?:^|[\s,])" + re.escape(key) + r"=('([^']*)'|([^,\s]*))", config)
+    # PosixPath('/models/x') as old engines print a path
+    m = re.search(
+        r"(?:^|[\s,])" + re.escape(key) + r"=(?:PosixPath\()?('([^']*)'|([^,\s]*))", config
+    )
     if not m:
         return None
     return m.group(2) if m.group(2) is not None else m.group(3)
@@ -176,8 +181,8 @@ def parse_vllm_log(text: str) -> VllmLogFacts:
         if stamp and first_ts is None:
             first_ts = _ts(stamp)
         if m := _ENGINE.search(msg):
-            f.engine = "V1" if m.group(1) else "V0"
-            f.vllm_version = m.group(2)
+            f.engine = "V1" if m.group(1) == "V1 " else "V0"
+            f.vllm_version = m.group(2) or f.vllm_version
             _apply_config(f, m.group(3))
         elif f.vllm_version is None and (m := _APIVER.search(msg) or _BANNER.search(msg)):
             f.vllm_version = m.group(1)
@@ -193,7 +198,7 @@ def parse_vllm_log(text: str) -> VllmLogFacts:
             f.max_concurrency = float(m.group(2))
             f.max_concurrency_tokens_per_request = _int(m.group(1))
         if m := _BLOCKS.search(msg):
-            f.gpu_blocks, f.cpu_blocks = int(m.group(1)), int(m.group(2))
+            f.gpu_blocks, f.cpu_blocks = _int(m.group(1)), _int(m.group(2))
         if "non-default args" in msg and (m := _NONDEFAULT_MNBT.search(msg)):
             f.max_num_batched_tokens = int(m.group(1))
         if m := _CHUNKED_ON.search(msg):

@@ -41,6 +41,15 @@ def test_our_cpu_engine_log_field_by_field() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    "log",
+    sorted(p for p in DATA.glob("*.log") if p.with_suffix(".expected.json").is_file()),
+    ids=lambda p: p.name,
+)
+def test_collected_logs_field_by_field(log: Path) -> None:
+    assert agree(log, json.loads(log.with_suffix(".expected.json").read_text())) == []
+
+
 def test_public_logs_field_by_field(shared_dir: Path) -> None:
     logs = sorted((shared_dir / "samples" / "vllm_logs").glob("*.log"))
     assert len(logs) >= 3
@@ -121,3 +130,31 @@ def test_long_lines_do_not_backtrack() -> None:
     t0 = time.perf_counter()
     parse_vllm_log(nasty)
     assert time.perf_counter() - t0 < 5
+
+
+def test_v0_engine_line_of_0_7() -> None:
+    # the start of the engine line quoted in https://github.com/vllm-project/vllm/issues/12664
+    line = (
+        "INFO 02-02 11:50:02 llm_engine.py:232] Initializing a V0 LLM engine (v0.7.1) with "
+        "config: model='/home/bruce/Downloads/models/Qwen2.5-32B-Instruct', "
+        "speculative_config=None, tokenizer='/home/bruce/Downloads/models/Qwen2.5-32B-Instruct', "
+        "skip_tokenizer_init=False, tokenizer_mode=auto, revision=None, "
+        "override_neuron_config=None, tokenizer_revision=None, trust_remote_code=False, "
+        "dtype=torch.bfloat16, max_seq_len=12288, download_dir=None, "
+        "load_format=LoadFormat.AUTO, tensor_parallel_size=2, pipeline_parallel_size=1, "
+        "disable_custom_all_reduce=False, quantization=None, enforce_eager=True, "
+        "kv_cache_dtype=auto, device_config=cuda,"
+    )
+    f = parse_vllm_log(line)
+    assert (f.engine, f.vllm_version, f.tensor_parallel_size, f.max_seq_len) == (
+        "V0",
+        "0.7.1",
+        2,
+        12288,
+    )
+    assert (f.model, f.dtype, f.enforce_eager, f.device_config) == (
+        "/home/bruce/Downloads/models/Qwen2.5-32B-Instruct",
+        "bfloat16",
+        True,
+        "cuda",
+    )
