@@ -42,7 +42,18 @@ _LEVEL_KEY = re.compile(
 _NONDEFAULT_MNBT = re.compile(r"'max_num_batched_tokens': (\d+)")
 _GRAPH_MEM = re.compile(r"Graph capturing finished in ([\d.]+) ?secs?, took ([\d.]+) GiB")
 _EXC = re.compile(r"^(?:[A-Za-z_][\w.]*\.)?[A-Z]\w*(?:Error|Exception|Exit)\b(?::.*)?$")
-_WRAPPERS = ("EOFError", "Engine core initialization failed", "KeyboardInterrupt", "CancelledError")
+_WRAPPERS = (
+    "EOFError",
+    "Engine core initialization failed",
+    "KeyboardInterrupt",
+    "CancelledError",
+    # V1's EngineCore re-raises a worker's exception inside this text; the worker's own line
+    # came first and is the cause
+    "Worker failed with error",
+)
+# CANN error codes printed under a torch_npu exception ("EL0004: [PID: 5536] 2025-11-10-01:25:11
+# .770.501 Failed to allocate memory."); EH9999 is CANN's "Inner Error", never the cause
+_CANN_CODE = re.compile(r"\b(E[A-GI-Z]\d{4}):\s*(?:\[PID: \d+\]\s*[\d.:-]+\s*)?(.*)")
 
 
 class GraphCapture(Model):
@@ -257,8 +268,11 @@ def parse_vllm_log(text: str) -> VllmLogFacts:
     if f.kv_cache_tokens_per_worker:
         # Every worker must hold the cache; the smallest one bounds the engine.
         f.kv_cache_tokens = min(f.kv_cache_tokens_per_worker)
-    if f.device_config and f.platform is None:
-        f.platform = {"cuda": "cuda", "cpu": "cpu", "npu": "npu"}.get(f.device_config)
+    # the engine's own device wins over the "GPU KV cache size" wording, which NPU logs share
+    if f.device_config in ("cuda", "cpu", "npu", "xpu", "tpu", "hpu"):
+        f.platform = f.device_config
+    elif f.device_config and f.device_config.split(":")[0] in ("cuda", "npu"):
+        f.platform = f.device_config.split(":")[0]
     if startup_at is None:
         f.fatal_error = root_cause_line(text)
     else:
@@ -275,6 +289,11 @@ def root_cause_line(text: str) -> str | None:
         msg = msg.strip()
         if _EXC.match(msg) and not any(w in msg for w in _WRAPPERS):
             found = msg
+            # torch_npu's message names the call; the CANN error code a few lines below says why
+            for nxt in lines[i + 1 : i + 12]:
+                if m := _CANN_CODE.search(clean_line(nxt[:2000])[0]):
+                    found = f"{msg} ({m.group(1)}: {m.group(2).strip()[:200]})"
+                    break
             # pydantic puts the real message on the next line ("  Value error, ...").
             if "validation error" in msg and i + 1 < len(lines):
                 detail = clean_line(lines[i + 1][:5000])[0].strip()

@@ -158,3 +158,16 @@ def test_v0_engine_line_of_0_7() -> None:
         True,
         "cuda",
     )
+
+
+def test_ascend_tp2_failure_names_the_worker_error_and_its_cann_code() -> None:
+    log = read(DATA / "ascend_v0.11.0rc3_310p_tp2_507013_EL0004_fail.excerpt.log")
+    f = parse_vllm_log(log)
+    assert f.platform == "npu"  # device_config=npu, though the KV line says "GPU"
+    assert f.kv_cache_tokens_per_worker == [400640, 397312] and f.kv_cache_tokens == 397312
+    assert (f.tensor_parallel_size, f.max_seq_len, f.dtype) == (2, 14000, "float16")
+    cause = root_cause_line(log)
+    assert cause is not None and cause.startswith("RuntimeError: npuSynchronizeDevice")
+    assert cause.endswith("(EL0004: Failed to allocate memory.)")
+    d = diagnose(log)
+    assert d is not None and d.id == "device_oom"
