@@ -321,6 +321,7 @@ def serve_section(serve: D | None, run: D, run_dir: Path, t: Strings, lang: str)
         ["max_seq_len", _int(facts.get("max_seq_len"))],
         ["Tensor Parallel", facts.get("tensor_parallel_size")],
         ["Pipeline Parallel", facts.get("pipeline_parallel_size")],
+        ["topology", topology(facts)],
         ["device", facts.get("device_config") or facts.get("platform")],
         ["quantization", facts.get("quantization")],
         ["enforce_eager", facts.get("enforce_eager")],
@@ -358,6 +359,32 @@ def serve_section(serve: D | None, run: D, run_dir: Path, t: Strings, lang: str)
         out.append(f"⚠️ {serve['host_warning']}")
     out.append(conclusion(serve.get("status"), C.serve(serve, lang), t))
     return "\n\n".join(out)
+
+
+def topology(facts: D) -> str | None:
+    """World size, each rank's place in the parallel groups, worker processes and the KV cache
+    each worker reported — as the start-up log shows them."""
+    parts: list[str] = []
+    ranks = facts.get("ranks") or []
+    if facts.get("world_size"):
+        parts.append(f"world size {facts['world_size']}")
+    if ranks and (facts.get("world_size") or 1) > 1:
+        parts.append(
+            "; ".join(
+                f"rank {r['rank']}: "
+                + ", ".join(f"{g} {v}" for g, v in (r.get("groups") or {}).items() if v is not None)
+                for r in ranks
+            )
+        )
+    workers = facts.get("worker_processes") or []
+    if len(workers) > 1:
+        parts.append("workers: " + ", ".join(workers))
+    kv = facts.get("kv_cache_tokens_per_worker") or []
+    if len(kv) > 1:
+        parts.append("KV cache per worker: " + ", ".join(f"{t:,}" for t in kv) + " tokens")
+    if facts.get("distributed_executor_backend"):
+        parts.append(f"backend {facts['distributed_executor_backend']}")
+    return "; ".join(parts) or None
 
 
 def device_memory_table(serve: D, lang: str) -> str | None:

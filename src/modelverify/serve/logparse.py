@@ -42,6 +42,10 @@ _LEVEL_KEY = re.compile(
 _NONDEFAULT_MNBT = re.compile(r"'max_num_batched_tokens': (\d+)")
 _GRAPH_MEM = re.compile(r"Graph capturing finished in ([\d.]+) ?secs?, took ([\d.]+) GiB")
 _EXC = re.compile(r"^(?:[A-Za-z_][\w.]*\.)?[A-Z]\w*(?:Error|Exception|Exit)\b(?::.*)?$")
+_RANK = re.compile(r"rank (\d+) in world size (\d+) is assigned as (.*)")
+_GROUP = re.compile(r"\b([A-Z]+) rank (\d+|N/A)")
+_WORKER_PREFIX = re.compile(r"^\s*\(((?:\w*Worker\w*|Worker_[\w]+)) pid=(\d+)\)")
+_BACKEND = re.compile(r"distributed_executor_backend'?\s*[=:]\s*'?(\w+)'?")
 _WRAPPERS = (
     "EOFError",
     "Engine core initialization failed",
@@ -70,6 +74,15 @@ class Timings(Model):
     ready_after_s: float | None = None
 
 
+class Rank(Model):
+    """One ``parallel_state`` line: a global rank and its rank in each parallel group, as the
+    line names them (DP, PP, PCP, TP, DCP, ETP, EP, EPLB, …; ``N/A`` -> null)."""
+
+    rank: int
+    world_size: int
+    groups: dict[str, int | None] = {}
+
+
 class VllmLogFacts(Model):
     vllm_version: str | None = None
     engine: str | None = None
@@ -86,6 +99,11 @@ class VllmLogFacts(Model):
     kv_cache_dtype: str | None = None
     kv_cache_tokens: int | None = None
     kv_cache_tokens_per_worker: list[int] = []
+    # scale-out topology as the log shows it
+    world_size: int | None = None
+    ranks: list[Rank] = []
+    worker_processes: list[str] = []  # "Worker_TP1 pid=5537", "RayWorkerVllm pid=309", ...
+    distributed_executor_backend: str | None = None
     gpu_blocks: int | None = None
     cpu_blocks: int | None = None
     max_concurrency: float | None = None
@@ -188,9 +206,24 @@ def parse_vllm_log(text: str) -> VllmLogFacts:
     startup_at: int | None = None
     lines = text.splitlines()
     for i, raw in enumerate(lines):
+        if m := _WORKER_PREFIX.match(_ANSI.sub("", raw[:300])):
+            who = f"{m.group(1)} pid={m.group(2)}"
+            if who not in f.worker_processes:
+                f.worker_processes.append(who)
         msg, _level, stamp = clean_line(raw[:20_000])
         if stamp and first_ts is None:
             first_ts = _ts(stamp)
+        if m := _RANK.search(msg):
+            r = Rank(
+                rank=int(m.group(1)),
+                world_size=int(m.group(2)),
+                groups={g: _int(v) for g, v in _GROUP.findall(m.group(3))},
+            )
+            if all(x.rank != r.rank for x in f.ranks):
+                f.ranks.append(r)
+            f.world_size = r.world_size
+        if m := _BACKEND.search(msg):
+            f.distributed_executor_backend = m.group(1) if m.group(1) != "None" else None
         if m := _ENGINE.search(msg):
             f.engine = "V1" if m.group(1) == "V1 " else "V0"
             f.vllm_version = m.group(2) or f.vllm_version
@@ -304,6 +337,7 @@ def root_cause_line(text: str) -> str | None:
 
 __all__ = [
     "GraphCapture",
+    "Rank",
     "Timings",
     "VllmLogFacts",
     "clean_line",

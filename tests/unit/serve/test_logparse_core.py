@@ -171,3 +171,39 @@ def test_ascend_tp2_failure_names_the_worker_error_and_its_cann_code() -> None:
     assert cause.endswith("(EL0004: Failed to allocate memory.)")
     d = diagnose(log)
     assert d is not None and d.id == "device_oom"
+
+
+def test_topology_from_rank_lines_and_worker_prefixes() -> None:
+    from modelverify.report.sections import topology
+
+    # the two parallel_state lines and the first worker lines of vllm-ascend issue 4074
+    log = (
+        "INFO 11-10 01:24:42 [parallel_state.py:1208] rank 1 in world size 2 is assigned as DP "
+        "rank 0, PP rank 0, TP rank 1, EP rank 1\n"
+        "INFO 11-10 01:24:42 [parallel_state.py:1208] rank 0 in world size 2 is assigned as DP "
+        "rank 0, PP rank 0, TP rank 0, EP rank 0\n"
+        "(Worker_TP0 pid=5536) INFO 11-10 01:24:44 [model_runner_v1.py:2627] Starting to load "
+        "model /home/models/Qwen3-VL-8B-Instruct...\n"
+        "(Worker_TP1 pid=5537) INFO 11-10 01:24:44 [model_runner_v1.py:2627] Starting to load "
+        "model /home/models/Qwen3-VL-8B-Instruct...\n"
+    )
+    f = parse_vllm_log(log).model_dump(mode="json")
+    assert f["world_size"] == 2
+    assert [r["groups"] for r in f["ranks"]] == [
+        {"DP": 0, "PP": 0, "TP": 1, "EP": 1},
+        {"DP": 0, "PP": 0, "TP": 0, "EP": 0},
+    ]
+    assert f["worker_processes"] == ["Worker_TP0 pid=5536", "Worker_TP1 pid=5537"]
+    text = topology(f)
+    assert text is not None and text.startswith("world size 2; rank 1: DP 0, PP 0, TP 1, EP 1")
+    assert "workers: Worker_TP0 pid=5536, Worker_TP1 pid=5537" in text
+    # our CPU engine: one rank, the newer line with PCP/ETP/EPLB and N/A
+    cpu = parse_vllm_log(read(DATA / "cpu_v0.32.0_smollm2_eager_ok.log"))
+    assert cpu.world_size == 1 and cpu.ranks[0].groups["EP"] is None
+    assert cpu.ranks[0].groups["PCP"] == 0
+    assert (
+        parse_vllm_log(
+            "non-default args: {'model': 'x', 'distributed_executor_backend': 'ray'}"
+        ).distributed_executor_backend
+        == "ray"
+    )
