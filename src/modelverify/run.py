@@ -47,6 +47,7 @@ class RunOptions:
     argv: list[str] = field(default_factory=list)
     resume: bool = False
     support_matrix: str | None = None
+    server_log: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """What ``--resume`` needs to run the same thing again (the API key is never saved)."""
@@ -62,6 +63,7 @@ class RunOptions:
             "perf": self.perf,
             "lang": self.lang,
             "support_matrix": self.support_matrix,
+            "server_log": self.server_log,
         }
 
 
@@ -95,6 +97,8 @@ def options_for_resume(run_dir: Path, api_key: str | None, argv: list[str]) -> R
         lang=saved.get("lang", "zh"),
         argv=argv,
         resume=True,
+        support_matrix=saved.get("support_matrix"),
+        server_log=saved.get("server_log"),
     )
 
 
@@ -424,6 +428,21 @@ def execute(opts: RunOptions, say: Say = lambda s: print(s, file=sys.stderr)) ->
                 status=Status.PASS,
                 reason=f"attached to {redact_text(base_url)}",
             )
+            if opts.server_log:
+                # the attached server's own start-up log, kept in the run directory
+                kept_log = run_dir.file("server.log")
+                try:
+                    kept_log.write_text(
+                        redact_text(
+                            Path(opts.server_log).read_text(encoding="utf-8", errors="replace"),
+                            secrets,
+                        ),
+                        encoding="utf-8",
+                    )
+                except OSError as exc:
+                    raise ConfigError(f"--server-log {opts.server_log}: {exc.strerror}") from exc
+                sres.log_path = str(kept_log)
+                _add_log_facts(sres, kept_log, secrets)
             record(sres, time.monotonic())
 
         if base_url is not None and served is None and need_server:

@@ -98,3 +98,36 @@ def test_attach_with_base_url_launches_nothing(served, tmp_path: Path) -> None:
     for stage in ("api", "perf", "accuracy"):
         assert json.loads((out / f"{stage}.json").read_text())["status"] in ("pass", "warn")
     assert "## 5." in (out / "report.md").read_text()
+
+
+def test_attach_reads_the_given_server_log(served, tmp_path: Path) -> None:
+    """--server-log: an attached server's start-up log fills the service section."""
+    out = tmp_path / "attach-log"
+    base = [sys.executable, "-m", "modelverify", "run", served.model, "--out", str(out)]
+    proc = subprocess.run(
+        [
+            *base,
+            "--base-url",
+            served.base_url,
+            "--server-log",
+            str(served.log),
+            "--stages",
+            "serve,report",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode in (0, 1, 2), proc.stderr[-2000:]
+    serve = json.loads((out / "serve.json").read_text())
+    assert serve["mode"] == "attach"
+    assert serve["log_facts"]["kv_cache_tokens"] > 0
+    assert serve["log_facts"]["world_size"] == 1
+    assert (out / "server.log").is_file()
+    report = (out / "report.en.md").read_text() if (out / "report.en.md").exists() else ""
+    report += (out / "report.md").read_text()
+    assert "KV cache (tokens)" in report
+    bad = subprocess.run(
+        [*base, "--server-log", str(served.log)], capture_output=True, text=True, timeout=60
+    )
+    assert bad.returncode != 0 and "--server-log" in bad.stderr and "--base-url" in bad.stderr

@@ -117,6 +117,12 @@ def perf_options(slo: str | None, attainment: float, baseline: Path | None) -> d
     help="A newer vLLM-Ascend supported_models.md than the packaged copy.",
 )
 @click.option(
+    "--server-log",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="With --base-url: the running server's start-up log, read into the service section "
+    "(configuration, topology, KV cache per worker).",
+)
+@click.option(
     "--resume",
     "resume_dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -147,6 +153,7 @@ def run(
     sweep: str | None,
     baseline: Path | None,
     support_matrix: Path | None,
+    server_log: Path | None,
     resume_dir: Path | None,
 ) -> None:
     """Verify MODEL (a folder, a hub id, or 'demo') end to end; flags after `--` go to vLLM.
@@ -170,6 +177,11 @@ def run(
         raise ConfigError(
             "engine flags after `--` need a launched engine: drop them or drop --base-url"
         )
+    if server_log and not base_url:
+        raise ConfigError(
+            "--server-log is the log of a server you attach to: add --base-url, or drop it "
+            "(a launched engine's log is read anyway)"
+        )
     if limit is not None and limit < 1:
         raise ConfigError("--limit must be at least 1")
     outcome = execute(
@@ -184,6 +196,7 @@ def run(
             engine_python=engine_python,
             startup_timeout_s=startup_timeout,
             support_matrix=str(support_matrix) if support_matrix else None,
+            server_log=str(server_log) if server_log else None,
             perf={**perf_options(slo, slo_attainment, baseline), "sweep": parse_levels(sweep)},
             accuracy={
                 "limit": limit,
