@@ -479,7 +479,7 @@ def execute(opts: RunOptions, say: Say = lambda s: print(s, file=sys.stderr)) ->
             stage("perf", perf)
 
             def accuracy() -> StageResult:
-                from modelverify.accuracy.stage import AccuracyConfig, run_accuracy
+                from modelverify.accuracy.stage import run_accuracy
                 from modelverify.progress import accuracy_progress
 
                 with accuracy_progress(say) as progress:
@@ -488,7 +488,7 @@ def execute(opts: RunOptions, say: Say = lambda s: print(s, file=sys.stderr)) ->
                         model_id,
                         run_dir.file("accuracy.jsonl"),
                         api_key=opts.api_key,
-                        config=AccuracyConfig(**opts.accuracy),
+                        config=_accuracy_config(opts, model_id),
                         engine_python=engine_python,
                         progress=progress,
                     )
@@ -517,6 +517,20 @@ def _memory(pid: int) -> list[Any]:
     from modelverify.serve.stage import tree_memory
 
     return tree_memory(pid)
+
+
+def _accuracy_config(opts: RunOptions, served: str) -> Any:
+    """The user's accuracy options; without --reference-accuracy, a published score of the
+    same model (vLLM-Ascend's reports) is the reference, with its source and settings."""
+    from modelverify.accuracy.references import find_reference
+    from modelverify.accuracy.stage import AccuracyConfig
+
+    cfg = AccuracyConfig(**opts.accuracy)
+    if cfg.reference_accuracy is None:
+        ref = find_reference(opts.model, served)
+        if ref is not None:
+            cfg.reference_accuracy, cfg.reference_source = ref.accuracy, ref.describe()
+    return cfg
 
 
 def _device_memory(sres: Any, env: StageResult | None) -> None:

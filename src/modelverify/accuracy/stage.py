@@ -43,6 +43,8 @@ class AccuracyConfig(Model):
     concurrency: int = 8
     retries: int = 3
     reference_accuracy: float | None = None
+    # where the reference came from when it is a published score, not the user's number
+    reference_source: str | None = None
     tolerance: float = 0.0
 
     def sampling(self) -> dict[str, Any]:
@@ -257,6 +259,13 @@ def summarise(records: list[dict[str, Any]], cfg: AccuracyConfig) -> AccuracyRes
         res.reason = (
             f"reference {cfg.reference_accuracy:.2%} {'inside' if inside else 'outside'} "
             f"the 95% interval [{lo:.2%}, {hi:.2%}]"
+            + (
+                f"; reference: published {cfg.reference_source} — a different protocol from "
+                "this 4-shot CoT chat prompt, so a gap can come from the protocol as well as "
+                "from the serving stack"
+                if cfg.reference_source
+                else ""
+            )
         )
     else:
         res.status = Status.WARN if res.errors else Status.PASS

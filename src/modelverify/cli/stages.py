@@ -267,6 +267,13 @@ def perf(
 @click.option("--top-p", type=float, default=0.95, show_default=True)
 @click.option("--max-tokens", type=int, default=512, show_default=True)
 @click.option("--seed", type=int, default=None)
+@click.option(
+    "--reference-accuracy",
+    type=float,
+    default=None,
+    help="Expected GSM8K accuracy (0-1) to judge against (default: a published score of the "
+    "same model, when one is bundled).",
+)
 def accuracy(
     ctx: click.Context,
     base_url: str | None,
@@ -282,6 +289,7 @@ def accuracy(
     top_p: float,
     max_tokens: int,
     seed: int | None,
+    reference_accuracy: float | None,
 ) -> None:
     """GSM8K 4-shot CoT against a server (resumable); `accuracy grade FILE` grades offline."""
     if ctx.invoked_subcommand is not None:
@@ -301,10 +309,18 @@ def accuracy(
         top_p=top_p,
         max_tokens=max_tokens,
         seed=seed,
+        reference_accuracy=reference_accuracy,
     )
+    served = served_model(base_url, model, key)
+    if cfg.reference_accuracy is None:
+        from modelverify.accuracy.references import find_reference
+
+        ref = find_reference(served)
+        if ref is not None:
+            cfg.reference_accuracy, cfg.reference_source = ref.accuracy, ref.describe()
     res = run_accuracy(
         base_url,
-        served_model(base_url, model, key),
+        served,
         run_dir.file("accuracy.jsonl"),
         api_key=key,
         config=cfg,

@@ -43,7 +43,7 @@ def render(results: dict[str, Any], run_dir: Path, lang: str = "zh") -> str:
         sections.serve_section(st.get("serve"), results.get("run", {}), run_dir, t, lang),
         sections.api_section(st.get("api"), t, lang),
         sections.perf_section(st.get("perf"), t, lang),
-        sections.accuracy_section(st.get("accuracy"), t, lang),
+        sections.accuracy_section(st.get("accuracy"), t, lang, st.get("perf")),
         sections.compat_section(st.get("compat"), st.get("serve"), t, lang),
         sections.summary_section(results, t, lang),
         sections.appendix_section(results, run_dir, t, lang),

@@ -795,7 +795,31 @@ def perf_summary(perf: D, t: Strings, lang: str) -> str:
 # -- 5 accuracy ---------------------------------------------------------------------------------
 
 
-def accuracy_section(acc: D | None, t: Strings, lang: str) -> str:
+def eval_vs_perf(acc: D, perf: D | None) -> str | None:
+    """The eval's output throughput against the perf stage's at the nearest concurrency
+    (target: at least 90%, i.e. the server, not our client, sets the pace)."""
+    thr = acc.get("output_throughput")
+    conc = (acc.get("config") or {}).get("concurrency")
+    if not isinstance(thr, (int, float)) or perf is None or not conc:
+        return None
+    cands: list[tuple[int, float]] = []
+    for test in (perf.get("concurrent"), perf.get("sequential"), *(perf.get("sweep") or [])):
+        if isinstance(test, dict) and (test.get("streaming") or {}).get("output_throughput"):
+            cands.append(
+                (int(test.get("concurrency") or 1), float(test["streaming"]["output_throughput"]))
+            )
+    if not cands:
+        return None
+    c, ref = min(cands, key=lambda x: abs(x[0] - int(conc)))
+    same = "same" if c == conc else f"nearest measured: {c}"
+    return (
+        f"{thr:.1f} tok/s at concurrency {conc} = {thr / ref:.0%} of the perf stage's "
+        f"{ref:.1f} tok/s ({same} concurrency; target ≥ 90%; GSM8K answers are longer and "
+        "vary more in length than the perf workload)"
+    )
+
+
+def accuracy_section(acc: D | None, t: Strings, lang: str, perf: D | None = None) -> str:
     out = [f"## {t['s_acc']}"]
     if acc is None or acc.get("accuracy") is None:
         return "\n\n".join([*out, skipped(acc, t)])
@@ -828,6 +852,14 @@ def accuracy_section(acc: D | None, t: Strings, lang: str) -> str:
         [t["acc_err"], acc.get("errors")],
         ["retried requests (429 / 5xx / transport, with backoff)", acc.get("retried_requests")],
         [t["acc_tput"], num(acc.get("output_throughput"))],
+        ["throughput vs perf stage", eval_vs_perf(acc, perf)],
+        [
+            "reference",
+            None
+            if cfg.get("reference_accuracy") is None
+            else f"{cfg['reference_accuracy']:.2%}"
+            + (f" — {cfg['reference_source']}" if cfg.get("reference_source") else " (given)"),
+        ],
         [t["acc_need"], acc.get("items_for_2pt")],
         [
             "extraction rules",

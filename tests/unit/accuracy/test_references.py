@@ -1,0 +1,59 @@
+"""The bundled published GSM8K scores and their use as the accuracy reference."""
+
+from __future__ import annotations
+
+from modelverify.accuracy.references import find_reference, load_references
+from modelverify.accuracy.stage import AccuracyConfig, summarise
+from modelverify.report.sections import eval_vs_perf
+from modelverify.results import Status
+
+
+def test_table_rows_have_source_and_settings() -> None:
+    rows = load_references()
+    assert len(rows) >= 10
+    for r in rows:
+        assert 0 < r.accuracy < 1 and r.source.startswith("https://github.com/vllm-project/")
+        assert "shot" in r.settings and "flexible-extract" in r.metric
+    by = {r.model: r for r in rows}
+    # the v0.10.1rc1 accuracy report of Qwen3-8B-Base: 0.8294 ± 0.0104
+    assert (by["Qwen/Qwen3-8B-Base"].accuracy, by["Qwen/Qwen3-8B-Base"].stderr) == (0.8294, 0.0104)
+
+
+def test_matching_by_last_path_component() -> None:
+    assert find_reference("/models/Qwen3-8B") is not None
+    assert find_reference("/models/qwen3-8b-base/").model == "Qwen/Qwen3-8B-Base"  # type: ignore[union-attr]
+    assert find_reference("Qwen3-8B-W8A8-mine") is None
+    assert find_reference("demo", "SmolLM2-135M-Instruct") is None
+
+
+def test_published_reference_judges_and_says_the_protocol_differs() -> None:
+    ref = find_reference("Qwen/Qwen3-8B")
+    assert ref is not None
+    cfg = AccuracyConfig(reference_accuracy=ref.accuracy, reference_source=ref.describe())
+    recs = [{"correct": i < 160, "extracted": "1", "rule": "answer_is"} for i in range(200)]
+    res = summarise(recs, cfg)  # 80% (CI about 73.9-85.0%) vs published 81%
+    assert res.status == Status.PASS and "different protocol" in res.reason
+    low = summarise([{"correct": i < 100, "extracted": "1"} for i in range(200)], cfg)
+    assert low.status == Status.FAIL and "outside" in low.reason
+
+
+def test_eval_throughput_against_perf_at_the_same_concurrency() -> None:
+    perf = {
+        "sequential": {"concurrency": 1, "streaming": {"output_throughput": 30.0}},
+        "concurrent": {"concurrency": 10, "streaming": {"output_throughput": 200.0}},
+    }
+    acc = {"output_throughput": 190.0, "config": {"concurrency": 10}}
+    text = eval_vs_perf(acc, perf)
+    assert text is not None and "= 95% of the perf stage's 200.0 tok/s (same concurrency" in text
+    acc8 = {"output_throughput": 150.0, "config": {"concurrency": 8}}
+    assert "nearest measured: 10" in (eval_vs_perf(acc8, perf) or "")
+    assert eval_vs_perf(acc, None) is None
+
+
+def test_sweep_levels_count_as_measured_concurrencies() -> None:
+    perf = {
+        "concurrent": {"concurrency": 10, "streaming": {"output_throughput": 200.0}},
+        "sweep": [{"concurrency": 8, "streaming": {"output_throughput": 180.0}}],
+    }
+    text = eval_vs_perf({"output_throughput": 171.0, "config": {"concurrency": 8}}, perf)
+    assert text is not None and "95% of the perf stage's 180.0 tok/s (same concurrency" in text
