@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
 import time
 from collections.abc import AsyncIterator, Callable
@@ -94,13 +95,28 @@ class OpenAIClient:
         limits = httpx.Limits(
             max_connections=max_connections, max_keepalive_connections=max_connections
         )
+        t = timeout or make_timeout()
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
             headers=headers,
-            timeout=timeout or make_timeout(),
+            timeout=t,
             limits=limits,
             transport=transport,
         )
+        # measured streams go over a lean transport when the server is plain http (see
+        # perf/rawstream.py); MODELVERIFY_HTTPX_STREAM=1 keeps them on httpx
+        self.raw: Any = None
+        if transport is None and not os.environ.get("MODELVERIFY_HTTPX_STREAM"):
+            from modelverify.perf.rawstream import RawStreamPool
+
+            if RawStreamPool.supports(self.base_url):
+                self.raw = RawStreamPool(
+                    self.base_url,
+                    headers=headers,
+                    connect_timeout=t.connect or 10.0,
+                    read_timeout=t.read or 300.0,
+                    total_timeout=t.pool or 600.0,
+                )
 
     async def __aenter__(self) -> OpenAIClient:
         return self
@@ -109,6 +125,8 @@ class OpenAIClient:
         await self.aclose()
 
     async def aclose(self) -> None:
+        if self.raw is not None:
+            await self.raw.aclose()
         await self._http.aclose()
 
     async def request(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from modelverify.client import OpenAIClient
+from modelverify.client import OpenAIClient, _raise_if_engine_dead
 from modelverify.errors import EndpointError, EngineError
 from modelverify.perf.metrics import RequestRecord
 
@@ -28,24 +28,37 @@ async def one_request(
     t0 = time.perf_counter()
     rec = RequestRecord(test=test, index=index, ok=False, send_time=t0)
     last: float | None = None
+
+    def on_event(data: dict[str, Any], t: float) -> None:
+        nonlocal last
+        choices = data.get("choices")
+        if choices and isinstance(choices[0], dict):
+            c = choices[0]
+            if _has_content(c):
+                if rec.ttft_s is None:
+                    rec.ttft_s = t - t0
+                elif last is not None:
+                    rec.itl_s.append(t - last)
+                last = t
+                rec.output_chunks += 1
+            if c.get("finish_reason"):
+                rec.finish_reason = c["finish_reason"]
+        usage = data.get("usage")
+        if isinstance(usage, dict):
+            rec.prompt_tokens = usage.get("prompt_tokens")
+            rec.output_tokens = usage.get("completion_tokens")
+
     try:
-        async for ev in client.stream(path, body):
-            choices = ev.data.get("choices") or []
-            if choices and isinstance(choices[0], dict):
-                if _has_content(choices[0]):
-                    if rec.ttft_s is None:
-                        rec.ttft_s = ev.t - t0
-                    elif last is not None:
-                        rec.itl_s.append(ev.t - last)
-                    last = ev.t
-                    rec.output_chunks += 1
-                if choices[0].get("finish_reason"):
-                    rec.finish_reason = choices[0]["finish_reason"]
-            usage = ev.data.get("usage")
-            if isinstance(usage, dict):
-                rec.prompt_tokens = usage.get("prompt_tokens")
-                rec.output_tokens = usage.get("completion_tokens")
-        rec.e2el_s = time.perf_counter() - t0
+        if client.raw is not None:
+            try:
+                rec.e2el_s = await client.raw.post_stream(path, body, on_event) - t0
+            except EndpointError:
+                _raise_if_engine_dead(f"POST {path}")
+                raise
+        else:
+            async for ev in client.stream(path, body):
+                on_event(ev.data, ev.t)
+            rec.e2el_s = time.perf_counter() - t0
         rec.status_code = 200
         rec.ok = rec.ttft_s is not None
         if not rec.ok:
