@@ -130,3 +130,13 @@ def test_ttft_rise_under_one_decode_step_is_phase_not_regression() -> None:
     assert row.change_pct is not None and row.change_pct > 10  # significant, over threshold ...
     assert row.verdict == "worse" and "under one decode step" in row.test  # ... but one phase
     assert ttft_row(slower, 10.0).verdict == "regression"
+    # the host 40% slower in B: every millisecond +40%, the same steps -> TTFT is no regression
+    # (the slower step is TPOT's and ITL's to judge, and they flag it)
+    drift = _stepped([2] * 20 + [3] * 20 + [4] * 10, step * 1.4)
+    rows = {r.figure: r for r in compare_perf_records(a, drift, conc, conc, 25.0)}
+    assert rows["concurrent ttft_ms (mean)"].verdict == "worse"
+    assert "in decode steps 2.80 -> 2.80" in rows["concurrent ttft_ms (mean)"].test
+    assert rows["concurrent tpot_ms (mean)"].verdict == "regression"
+    # two more steps of waiting on a faster host is still a regression
+    queued = _stepped([5] * 20 + [6] * 20 + [7] * 10, step * 0.8)
+    assert ttft_row(queued, 25.0).verdict == "regression"
