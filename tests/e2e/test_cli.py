@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from modelverify.serve.procs import alive, descendants
+from modelverify.serve.procs import alive, descendants, session_members
 
 pytestmark = pytest.mark.engine
 
@@ -33,7 +33,9 @@ def mv(*args: str) -> list[str]:
 
 def engine_pids_left(run_dir: Path) -> list[int]:
     info = json.loads((run_dir / "server.json").read_text())
-    return [p for p in [info["pid"], *descendants(info["pid"])] if alive(p)]
+    pid = info["pid"]
+    # the tree and the engine's session: an EngineCore orphaned to init is still in the session
+    return sorted({p for p in [pid, *descendants(pid), *session_members(pid)] if alive(p)})
 
 
 def test_bad_model_path_fails_fast_before_launch(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from modelverify.serve.procs import alive, descendants
+from modelverify.serve.procs import alive, descendants, session_members
 
 pytestmark = pytest.mark.engine
 
@@ -108,7 +108,7 @@ def test_kill_9_mid_accuracy_then_resume_reasks_nothing(tmp_path: Path, demo_mod
     )
     assert res.returncode in (0, 1, 2), res.stderr[-2000:]
     assert "stopping the engine left running" in res.stderr
-    assert not alive(orphan)
+    assert not alive(orphan) and session_members(orphan) == []  # EngineCore included
     assert "[env] kept from the earlier run" in res.stderr
     after = [json.loads(x) for x in jsonl.read_text().splitlines()]
     asked = [r["index"] for r in after if "error" not in r]
@@ -117,7 +117,7 @@ def test_kill_9_mid_accuracy_then_resume_reasks_nothing(tmp_path: Path, demo_mod
     acc = json.loads((out / "accuracy.json").read_text())
     assert acc["answered"] == 8 and acc["resumed_items"] == len(answered_before)
     new_pid = engine_pid(out)
-    assert not alive(new_pid)
+    assert not alive(new_pid) and session_members(new_pid) == []
 
 
 def test_slow_start_past_the_timeout_stops_the_engine(tmp_path: Path, demo_model: Path) -> None:
@@ -133,6 +133,7 @@ def test_slow_start_past_the_timeout_stops_the_engine(tmp_path: Path, demo_model
     assert serve["status"] == "fail" and "not ready after 3 s" in serve["reason"]
     pid = engine_pid(out)
     assert not alive(pid) and not [p for p in descendants(pid) if alive(p)]
+    assert session_members(pid) == []  # nothing re-parented to init survives either
 
 
 def test_port_in_use_is_refused_before_launch(tmp_path: Path, demo_model: Path) -> None:

@@ -15,8 +15,9 @@ from pathlib import Path
 PROC = Path("/proc")
 
 
-def _ppid_map() -> dict[int, int]:
-    out: dict[int, int] = {}
+def _stat_fields() -> dict[int, list[str]]:
+    """pid -> the fields of /proc/PID/stat after the command name (state, ppid, pgrp, session…)."""
+    out: dict[int, list[str]] = {}
     for entry in PROC.iterdir() if PROC.exists() else ():
         if not entry.name.isdigit():
             continue
@@ -26,9 +27,22 @@ def _ppid_map() -> dict[int, int]:
             continue
         # The command name is in parentheses and may contain spaces or ')'; fields follow the last ')'.
         rest = stat[stat.rfind(")") + 2 :].split()
-        if len(rest) >= 2:
-            out[int(entry.name)] = int(rest[1])
+        if len(rest) >= 4:
+            out[int(entry.name)] = rest
     return out
+
+
+def _ppid_map() -> dict[int, int]:
+    return {pid: int(f[1]) for pid, f in _stat_fields().items()}
+
+
+def session_members(sid: int) -> list[int]:
+    """Living processes of session ``sid`` (the engine is started as a session leader).
+
+    An ``EngineCore`` whose parent died is re-parented to init and drops out of the parent's
+    tree, but it keeps the session: this is how an orphan is still found.
+    """
+    return sorted(pid for pid, f in _stat_fields().items() if int(f[3]) == sid and f[0] != "Z")
 
 
 def descendants(pid: int) -> list[int]:
@@ -94,7 +108,12 @@ def stop_tree(pid: int, pgid: int | None, grace_s: float = 15.0) -> list[int]:
 
     Returns the pids that were still alive after SIGKILL (should be empty).
     """
-    targets = [pid, *descendants(pid)]
+
+    def current() -> list[int]:
+        # the tree, and (the engine leads its own session) orphans that left it
+        return [pid, *descendants(pid), *(session_members(pgid) if pgid is not None else [])]
+
+    targets = current()
     if pgid is not None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pgid, signal.SIGTERM)
@@ -102,11 +121,11 @@ def stop_tree(pid: int, pgid: int | None, grace_s: float = 15.0) -> list[int]:
     deadline = time.monotonic() + grace_s
     while time.monotonic() < deadline:
         # Children can be spawned during shutdown; keep the list current.
-        targets = list({*targets, *descendants(pid)})
+        targets = list({*targets, *current()})
         if not any(alive(p) for p in targets):
             return []
         time.sleep(0.1)
-    targets = list({*targets, *descendants(pid)})
+    targets = list({*targets, *current()})
     if pgid is not None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pgid, signal.SIGKILL)
@@ -115,4 +134,12 @@ def stop_tree(pid: int, pgid: int | None, grace_s: float = 15.0) -> list[int]:
     return [p for p in targets if alive(p)]
 
 
-__all__ = ["alive", "descendants", "process_name", "rss_bytes", "stop_tree", "tree_rss"]
+__all__ = [
+    "alive",
+    "descendants",
+    "process_name",
+    "rss_bytes",
+    "session_members",
+    "stop_tree",
+    "tree_rss",
+]
