@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up everything (engine + modelverify in .venv) and run the whole test suite:
-# ruff, mypy (strict on the package), unit, integration and e2e tests (a real vLLM server on CPU).
+# ruff, mypy (strict on the package), unit, fault and e2e tests (a real vLLM server on CPU).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
