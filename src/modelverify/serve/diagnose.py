@@ -66,13 +66,28 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "trust_remote_code",
-        re.compile(r"trust_remote_code=True|--trust-remote-code"),
+        # transformers' own request; a config that already says trust_remote_code=True is not it
+        re.compile(
+            r"requires you to execute the configuration file in that repo"
+            r"|requires you to execute (?:execute )?some code in that repo"
+            r"|Please pass the argument `trust_remote_code=True`"
+        ),
         "the model ships its own code: add --trust-remote-code if you trust its source",
     ),
     Rule(
         "chat_template_missing",
-        re.compile(r"chat template|chat_template", re.I),
+        # the error, not vLLM's many mentions of chat_template=None or the template's format
+        re.compile(
+            r"default chat template is no longer allowed|does not (?:have|define) a chat template",
+            re.I,
+        ),
         "the tokenizer has no chat template: pass --chat-template FILE or use /v1/completions",
+    ),
+    Rule(
+        "tokenizer_missing",
+        re.compile(r"Can't load tokenizer for|No tokenizer file found in directory"),
+        "the model folder has no usable tokenizer: add the tokenizer files (tokenizer.json or "
+        "tokenizer.model and tokenizer_config.json) or pass --tokenizer DIR_OR_HUB_ID",
     ),
     Rule(
         "port_in_use",
@@ -81,7 +96,12 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "cann_not_sourced",
-        re.compile(r"libascend\w*\.so|ASCEND_HOME_PATH|set_env\.sh|libhccl\.so"),
+        # a CANN library that cannot be loaded; the ASCEND_* variables of an environment dump are not
+        # a failure
+        re.compile(
+            r"lib(?:ascend\w*|hccl|acl\w*|atb|runtime|ge_runner|graph|opapi)\.so[\d.]*: "
+            r"cannot open shared object file"
+        ),
         "the CANN environment is not set: run `source /usr/local/Ascend/ascend-toolkit/set_env.sh` "
         "(and nnal/atb/set_env.sh) before launching",
     ),

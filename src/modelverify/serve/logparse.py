@@ -24,7 +24,11 @@ _BANNER = re.compile(r"\bversion (\d+\.\d+[\w.+-]*)")
 _APIVER = re.compile(r"vLLM API server version (\d+\.\d+[\w.+-]*)")
 _KV = re.compile(r"(GPU|CPU|NPU|XPU)? ?KV cache size: ([\d,]+) tokens")
 _CONC = re.compile(r"Maximum concurrency for ([\d,]+) tokens per request: ([\d.]+)x")
-_BLOCKS = re.compile(r"# (?:GPU|NPU|CPU|XPU) blocks: (\d[\d,]*), # CPU blocks: (\d[\d,]*)")
+# V0's block counts: "# GPU blocks:" up to 0.6, then the platform's name: "# CUDA blocks:" (0.7),
+# "# cuda blocks:" (0.7.3+), vLLM-Ascend's "# npu blocks:" (and "# CPU blocks:" twice in 0.7.1)
+_BLOCKS = re.compile(
+    r"# (?:GPU|CUDA|NPU|CPU|XPU|HPU) blocks: (\d[\d,]*), # CPU blocks: (\d[\d,]*)", re.I
+)
 _URL = re.compile(
     r"(?:Starting vLLM (?:API )?server(?: \d+)? on|Uvicorn running on) (https?://\S+)"
 )
