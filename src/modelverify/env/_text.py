@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import re
+
+# a table pasted into a shell script as comments ("# | NVIDIA-SMI …"): the table is the text
+_COMMENT = re.compile(r"^\s*#\s?(?=[|+])")
+
 
 def table_lines(text: str) -> list[tuple[int, str]]:
     """(line number, line) of a pasted table, with rows a terminal or an editor hard-wrapped
     joined back: a row continues on the next line when that one is neither a row nor a border
     and either the row is left open or the next line closes a cell (a real capture from an 80-column Slurm log
-    breaks every wide nvidia-smi row in two). Line numbers stay those of the original text."""
-    raw = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    breaks every wide nvidia-smi row in two). A ``# `` shell-comment prefix before a row or border
+    is dropped. Line numbers stay those of the original text."""
+    raw = [
+        _COMMENT.sub("", row) for row in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    ]
     out: list[tuple[int, str]] = []
     i = 0
     while i < len(raw):

@@ -26,6 +26,11 @@ _HEADER = re.compile(r"NVIDIA-SMI\s+(\S+)\s+Driver Version:\s*(\S+)\s+CUDA Versi
 _PROC = re.compile(
     r"^\s*(\d+)\s+(?:(\S+)\s+(\S+)\s+)?(\d+)\s+(C\+G|G\+C|C|G|M|M\+C)\s+(.*?)\s+(\d+MiB|N/A)\s*$"
 )
+# the MIG table's first cell: GPU, GPU instance, compute instance, MIG device index
+_MIG_IDS = re.compile(r"^(\d+)\s+(\d+)\s+(\d+)\s+(\d+)$")
+_MIB_PAIR = re.compile(r"(\d+)MiB\s*/\s*(\d+)MiB")
+# rows of the process table that carry no process: its column heads and the empty notice
+_PROC_NOT_DATA = re.compile(r"^(GPU\s+GI\s+CI\b|ID\s+ID\b|Usage$|No running processes found)")
 
 
 class GpuRecord(Model):
@@ -45,10 +50,23 @@ class GpuRecord(Model):
 
 class GpuProcess(Model):
     gpu: int | None = None
+    gi_id: int | None = None  # GPU / compute instance on a MIG GPU; None ("N/A") otherwise
+    ci_id: int | None = None
     pid: int
     type: str | None = None
     name: str | None = None
     memory_mib: int | None = None
+
+
+class MigDevice(Model):
+    """One row of the table's "MIG devices" block (a GPU partition, not a GPU)."""
+
+    gpu: int
+    gi_id: int
+    ci_id: int
+    mig_dev: int
+    memory_used_mib: int | None = None
+    memory_total_mib: int | None = None
 
 
 class NvidiaSmiInfo(Model):
@@ -56,6 +74,7 @@ class NvidiaSmiInfo(Model):
     driver_version: str | None = None
     cuda_version: str | None = None
     gpus: list[GpuRecord] = []
+    mig_devices: list[MigDevice] = []
     processes: list[GpuProcess] = []
 
 
@@ -99,12 +118,25 @@ def _cells(line: str) -> list[str] | None:
 def parse_nvidia_smi(text: str) -> NvidiaSmiInfo:
     """Parse the human ``nvidia-smi`` table.
 
+    Rows that are not data (borders, column heads, "No running processes found", a WSL
+    ``N/A``) are skipped; any other row that cannot be read is an error, never a silent skip.
+
     Raises:
-        ParseError: no GPU table, or a GPU row that cannot be read (naming the line).
+        ParseError: no GPU table, a GPU table without a readable GPU, or a GPU, MIG or
+            process row that cannot be read (naming the line).
     """
     info = NvidiaSmiInfo()
-    in_gpus = in_procs = False
-    pending: tuple[GpuRecord, int] | None = None
+    section: str | None = None  # "gpus", "mig" or "procs": the block the rows belong to
+    pending: tuple[GpuRecord, int, str] | None = None
+
+    def unfinished() -> None:
+        if pending is not None:
+            raise ParseError(
+                "nvidia-smi: GPU row without its 'Fan Temp Perf' row",
+                line_no=pending[1],
+                line=pending[2],
+            )
+
     for n, line in table_lines(text):
         if m := _HEADER.search(line):
             smi, drv, cuda = m.groups()
@@ -113,67 +145,121 @@ def parse_nvidia_smi(text: str) -> NvidiaSmiInfo:
                 v if any(ch.isdigit() for ch in v) else None for v in (smi, drv, cuda)
             )
             continue
-        if "Processes:" in line:
-            in_gpus, in_procs, pending = False, True, None
+        if "Processes:" in line or "MIG devices:" in line:
+            unfinished()
+            section = "procs" if "Processes:" in line else "mig"
             continue
         cells = _cells(line)
-        if cells is None:
+        if cells is None or all(set(c) <= set("=-+") for c in cells):  # "|====|" rules
             continue
-        if not in_procs and cells[0].startswith("GPU") and "Name" in cells[0]:
-            in_gpus = True
+        if section != "procs" and cells[0].startswith("GPU") and "Name" in cells[0]:
+            section = "gpus"
             continue
-        if in_procs:
-            row = " ".join(cells)
-            if m := _PROC.match(row):
-                gpu, _gi, _ci, pid, kind, name, mem = m.groups()
-                info.processes.append(
-                    GpuProcess(
-                        gpu=int(gpu),
-                        pid=int(pid),
-                        type=kind,
-                        name=name or None,
-                        memory_mib=_int(mem),
-                    )
-                )
-            continue
-        if not in_gpus or len(cells) < 3 or not cells[0]:
-            continue
-        toks = cells[0].split()
-        if pending is None:
-            if not toks or not toks[0].isdigit():
-                continue  # the header's second row (Fan Temp Perf ...) and the MIG row
-            rest = toks[1:]
-            if rest and rest[-1] in ("On", "Off"):  # persistence mode closes the name cell
-                rest = rest[:-1]
-            gpu = GpuRecord(
-                index=int(toks[0]),
-                name=" ".join(rest) or None,
-                bus_id=_first(cells[1]),
-            )
-            pending = (gpu, n)
-        else:
-            gpu = pending[0]
-            fan, temp, perf = ([*toks, None, None, None])[:3]
-            power = re.search(r"(\S+)\s*/\s*(\S+)\s*$", cells[0])
-            mem = re.search(r"(\S+)\s*/\s*(\S+)", cells[1])
-            if mem is None or temp is None:
-                raise ParseError(
-                    "nvidia-smi: expected 'Fan Temp Perf Pwr' and 'used / total' memory",
-                    line_no=n,
-                    line=line,
-                )
-            gpu.fan_pct, gpu.temp_c, gpu.perf_state = _num(fan), _num(temp), perf
-            if power:
-                gpu.power_w, gpu.power_cap_w = _num(power.group(1)), _num(power.group(2))
-            gpu.memory_used_mib, gpu.memory_total_mib = _int(mem.group(1)), _int(mem.group(2))
-            gpu.util_pct = _num(_first(cells[2]))
-            info.gpus.append(gpu)
-            pending = None
+        if section == "procs":
+            _process_row(info, cells, n, line)
+        elif section == "mig":
+            _mig_row(info, cells, n, line)
+        elif section == "gpus" and cells[0]:
+            pending = _gpu_row(info, pending, cells, n, line)
+    unfinished()
+    if section is not None and not info.gpus:
+        raise ParseError("nvidia-smi: a GPU table with no readable GPU row in it")
     if not info.gpus and info.driver_version is None:
         raise ParseError(
             "nvidia-smi: no GPU table (no 'NVIDIA-SMI … Driver Version' header) in this text"
         )
     return info
+
+
+def _gpu_row(
+    info: NvidiaSmiInfo,
+    pending: tuple[GpuRecord, int, str] | None,
+    cells: list[str],
+    n: int,
+    line: str,
+) -> tuple[GpuRecord, int, str] | None:
+    """One row of a GPU's three; returns the GPU still waiting for its second row."""
+    toks = cells[0].split()
+    if pending is None:
+        if toks[0] == "Fan":  # the column heads' second row
+            return None
+        if len(cells) < 3 or not toks[0].isdigit():
+            raise ParseError(
+                "nvidia-smi: expected a GPU row ('index name … | bus id | …')", line_no=n, line=line
+            )
+        rest = toks[1:]
+        if rest and rest[-1] in ("On", "Off"):  # persistence mode closes the name cell
+            rest = rest[:-1]
+        gpu = GpuRecord(index=int(toks[0]), name=" ".join(rest) or None, bus_id=_first(cells[1]))
+        return gpu, n, line
+    gpu = pending[0]
+    fan, temp, perf = ([*toks, None, None, None])[:3]
+    power = re.search(r"(\S+)\s*/\s*(\S+)\s*$", cells[0])
+    mem = re.search(r"(\S+)\s*/\s*(\S+)", cells[1]) if len(cells) >= 3 else None
+    if mem is None or temp is None:
+        raise ParseError(
+            "nvidia-smi: expected 'Fan Temp Perf Pwr' and 'used / total' memory",
+            line_no=n,
+            line=line,
+        )
+    gpu.fan_pct, gpu.temp_c, gpu.perf_state = _num(fan), _num(temp), perf
+    if power:
+        gpu.power_w, gpu.power_cap_w = _num(power.group(1)), _num(power.group(2))
+    gpu.memory_used_mib, gpu.memory_total_mib = _int(mem.group(1)), _int(mem.group(2))
+    gpu.util_pct = _num(_first(cells[2]))
+    info.gpus.append(gpu)
+    return None
+
+
+def _mig_row(info: NvidiaSmiInfo, cells: list[str], n: int, line: str) -> None:
+    first = cells[0]
+    # column heads ("GPU  GI  CI  MIG", "ID  ID  Dev") and the BAR1 row under each device
+    if not first or first.startswith(("GPU", "ID")):
+        return
+    ids = _MIG_IDS.match(first)
+    mem = _MIB_PAIR.search(cells[1]) if len(cells) > 1 else None
+    if ids is None or mem is None:
+        raise ParseError(
+            "nvidia-smi: expected a MIG device row ('GPU GI CI MIG | used / total')",
+            line_no=n,
+            line=line,
+        )
+    gpu, gi, ci, dev = (int(v) for v in ids.groups())
+    info.mig_devices.append(
+        MigDevice(
+            gpu=gpu,
+            gi_id=gi,
+            ci_id=ci,
+            mig_dev=dev,
+            memory_used_mib=int(mem.group(1)),
+            memory_total_mib=int(mem.group(2)),
+        )
+    )
+
+
+def _process_row(info: NvidiaSmiInfo, cells: list[str], n: int, line: str) -> None:
+    row = " ".join(cells).strip()
+    if not row or _PROC_NOT_DATA.match(row):
+        return
+    m = _PROC.match(row)
+    if m is None:
+        raise ParseError(
+            "nvidia-smi: expected a process row ('GPU GI CI PID Type name memory')",
+            line_no=n,
+            line=line,
+        )
+    gpu, gi, ci, pid, kind, name, mem = m.groups()
+    info.processes.append(
+        GpuProcess(
+            gpu=int(gpu),
+            gi_id=_int(gi),
+            ci_id=_int(ci),
+            pid=int(pid),
+            type=kind,
+            name=name or None,
+            memory_mib=_int(mem),
+        )
+    )
 
 
 def _csv_rows(text: str, width: int) -> list[list[str]]:
@@ -267,6 +353,7 @@ __all__ = [
     "GPU_FIELDS",
     "GpuProcess",
     "GpuRecord",
+    "MigDevice",
     "NvidiaSmiInfo",
     "NvidiaSmiQuery",
     "parse_nvidia_smi",

@@ -84,6 +84,48 @@ def test_text_without_a_table_is_an_error() -> None:
         )
 
 
+def _table(name: str) -> str:
+    return (DATA / name).read_text(encoding="utf-8")
+
+
+def test_mig_block_is_not_a_gpu() -> None:
+    # A MIG block used to yield extra GPUs named like "7 0 0" with a bus id "5MiB".
+    info = parse_nvidia_smi(_table("10_r570_gh200_mig_processes_gi_ci.txt"))
+    assert [(g.index, g.name) for g in info.gpus] == [(0, "NVIDIA GH200 480GB")]
+    assert [(d.gi_id, d.ci_id, d.mig_dev) for d in info.mig_devices] == [
+        (1, 0, 0),
+        (5, 0, 1),
+        (6, 0, 2),
+    ]
+
+
+def test_unreadable_process_row_is_an_error_naming_the_line() -> None:
+    text = _table("06_r570_3gpu_l40s_truncated_process.txt").replace(
+        "|    0   N/A  N/A         3330776      C   ...ma.cpp/build/bin/llama-server      41504MiB |",
+        "|    0   N/A  N/A         3330776      C   ...ma.cpp/build/bin/llama-server      41504 MB |",
+    )
+    with pytest.raises(ParseError, match=r"process row.*line 28: .*3330776"):
+        parse_nvidia_smi(text)
+
+
+def test_header_with_unreadable_gpu_rows_is_an_error_not_an_empty_list() -> None:
+    text = _table("07_r570_h100_mig_disabled.txt").replace(
+        "|   0  NVIDIA H100 80GB HBM3          On  |", "|   ?  NVIDIA H100 80GB HBM3          On  |"
+    )
+    with pytest.raises(ParseError, match=r"expected a GPU row.*line 10"):
+        parse_nvidia_smi(text)
+    # a table cut off after the column heads has no GPU to report: say so
+    head = "".join(_table("07_r570_h100_mig_disabled.txt").splitlines(keepends=True)[:9])
+    with pytest.raises(ParseError, match="no readable GPU row"):
+        parse_nvidia_smi(head)
+
+
+def test_gpu_row_without_its_second_row_is_an_error() -> None:
+    lines = _table("07_r570_h100_mig_disabled.txt").splitlines(keepends=True)
+    with pytest.raises(ParseError, match=r"without its 'Fan Temp Perf' row.*line 10"):
+        parse_nvidia_smi("".join(lines[:10] + lines[13:]))
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.text(alphabet="| +=-0123456789./%WCMiBPNAOnfGPUNameDriver Version:\n", max_size=2000))
 def test_any_text_parses_or_raises_our_error(text: str) -> None:

@@ -24,6 +24,11 @@ def test_table_agrees_with_a_human_reading(name: str) -> None:
     assert [[g[f] for f in EXPECTED["gpu_fields"]] for g in got["gpus"]] == want["gpus"]
     procs = [[p[f] for f in EXPECTED["process_fields"]] for p in got["processes"]]
     assert procs == want["processes"]
+    # a MIG table's partitions are not GPUs: they land in mig_devices, never in gpus
+    migs = [[d[f] for f in EXPECTED["mig_fields"]] for d in got["mig_devices"]]
+    assert migs == want.get("mig_devices", [])
+    instances = [[p["gi_id"], p["ci_id"]] for p in got["processes"]]
+    assert instances == want.get("process_instances", [[None, None]] * len(procs))
 
 
 def test_every_collected_table_is_checked() -> None:
@@ -32,7 +37,7 @@ def test_every_collected_table_is_checked() -> None:
         "01_r535_2gpu_gtx_truncated_name.txt",
         "02_r535_2gpu_rtx3090_desktop.txt",
     }
-    assert len(files) >= 8
+    assert len(files) >= 10
 
 
 def test_wrapped_rows_keep_original_line_numbers_in_errors() -> None:
@@ -82,3 +87,9 @@ def test_cuda_visible_devices_by_uuid_and_unique_prefix() -> None:
     assert (
         ambiguous[0].status == Status.FAIL and "GPU-07 names no single GPU" in ambiguous[0].reason
     )
+
+
+def test_every_collected_table_has_a_source_entry() -> None:
+    sources = (DATA / "SOURCES.md").read_text(encoding="utf-8")
+    missing = [p.name for p in sorted(DATA.glob("*.txt")) if f"| {p.name} |" not in sources]
+    assert missing == []
