@@ -8,6 +8,7 @@ A check gets a :class:`CheckContext` (client, model id, expected settings) and r
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -98,6 +99,22 @@ def result(
     return CheckResult(id=cid, title=title, status=status, reason=reason, evidence=ev or [])
 
 
+_CHAT_TEMPLATE = re.compile(r"chat[ _-]?template", re.I)
+NO_CHAT_TEMPLATE = (
+    "the model has no chat template: chat requests are rejected with HTTP 400 "
+    "(pass --chat-template to the engine, or use /v1/completions)"
+)
+
+
+def no_chat_template(reply: Reply) -> bool:
+    """Whether a chat request was refused because the model has no chat template.
+
+    vLLM answers a base model's chat request with HTTP 400 whose message names the chat
+    template ("... you must provide a chat template if the tokenizer does not define one").
+    """
+    return reply.status == 400 and bool(_CHAT_TEMPLATE.search(reply.text))
+
+
 def usage_consistent(usage: Any) -> str | None:
     """None when ``usage`` adds up, else what is wrong."""
     if not isinstance(usage, dict):
@@ -113,7 +130,7 @@ def usage_consistent(usage: Any) -> str | None:
 
 async def run_checks(ctx: CheckContext, only: set[str] | None = None) -> list[CheckResult]:
     """Run the registered checks in order; a check that raises is a fail, never a crash."""
-    from modelverify.api import seed_checks  # noqa: F401 - registers the checks
+    from modelverify.api import greedy_checks, seed_checks  # noqa: F401 - register the checks
     from modelverify.api.suite_checks import ORDER
 
     rank = {cid: i for i, cid in enumerate(ORDER)}
@@ -133,6 +150,7 @@ async def run_checks(ctx: CheckContext, only: set[str] | None = None) -> list[Ch
 
 
 __all__ = [
+    "NO_CHAT_TEMPLATE",
     "REGISTRY",
     "Check",
     "CheckContext",
@@ -140,6 +158,7 @@ __all__ = [
     "Evidence",
     "check",
     "evidence",
+    "no_chat_template",
     "result",
     "run_checks",
     "trim",

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from modelverify.api.checks import (
+    NO_CHAT_TEMPLATE,
     SEED_PROMPT,
     SEED_QUESTION,
     CheckContext,
     CheckResult,
     check,
     evidence,
+    no_chat_template,
     result,
     usage_consistent,
 )
@@ -41,6 +43,10 @@ async def models_list(ctx: CheckContext) -> CheckResult:
             ev,
         )
     owner = entry.get("owned_by")
+    if not isinstance(owner, str) or not owner:
+        return result(
+            MODELS, Status.FAIL, f"owned_by {owner!r}: missing or not a non-empty string", ev
+        )
     reason = f"id {ctx.model}, max_model_len = {mml}, owned_by {owner}"
     if mml is None:
         return result(MODELS, Status.WARN, reason + " (server does not report max_model_len)", ev)
@@ -86,6 +92,10 @@ async def chat_basic(ctx: CheckContext) -> CheckResult:
     }
     reply = await ctx.client.post("/v1/chat/completions", body, retries=2)
     ev = [evidence(ctx.client, "POST", "/v1/chat/completions", body, reply)]
+    if no_chat_template(reply):
+        # A base model served as it is: the endpoint works, the model cannot chat.
+        ctx.facts["no_chat_template"] = True
+        return result(CHAT, Status.WARN, NO_CHAT_TEMPLATE, ev)
     if not reply.ok or not isinstance(reply.body, dict):
         return result(CHAT, Status.FAIL, f"HTTP {reply.status}", ev)
     choices = reply.body.get("choices") or []

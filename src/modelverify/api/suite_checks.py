@@ -2,17 +2,18 @@
 
 Each check sends a small, greedy (temperature 0) request where it can, so a difference means a
 bug, not sampling. Greedy decoding is not bit-exact everywhere (bfloat16 ties on CPU, batch
-shape on GPUs): ``determinism.greedy`` measures how often two identical requests differ, and the
-checks that compare texts report a mismatch as a warning with the first differing position.
+shape on GPUs): ``determinism.greedy`` and ``concurrency.consistency`` (``greedy_checks.py``)
+judge a mismatch by the reference's own top-2 logprobs, and the checks here that compare texts
+report a mismatch as a warning with the first differing position.
 """
 
 from __future__ import annotations
 
-import asyncio
 import re
 from typing import Any
 
 from modelverify.api.checks import (
+    NO_CHAT_TEMPLATE,
     SEED_PROMPT,
     SEED_QUESTION,
     CheckContext,
@@ -20,6 +21,7 @@ from modelverify.api.checks import (
     Evidence,
     check,
     evidence,
+    no_chat_template,
     result,
     trim,
     usage_consistent,
@@ -31,7 +33,6 @@ from modelverify.results import Status
 GREEDY = {"temperature": 0.0, "seed": 0}
 STREAM_PROMPT = "Here is a short story about a lighthouse keeper:"
 STOP_PROMPT = "Count from 1 to 40: 1, 2, 3, 4,"
-REPEATS = 5
 
 
 def _choice(reply: Reply) -> dict[str, Any]:
@@ -126,42 +127,6 @@ def stream_evidence(
     )
 
 
-# -- determinism ----------------------------------------------------------------------------------
-
-DET = ("determinism.greedy", "identical greedy requests give identical text")
-
-
-@check(*DET)
-async def determinism_greedy(ctx: CheckContext) -> CheckResult:
-    body = {"model": ctx.model, "prompt": STREAM_PROMPT, "max_tokens": 48, **GREEDY}
-    texts: list[str] = []
-    ev: list[Evidence] = []
-    for _ in range(REPEATS):
-        r = await ctx.client.post("/v1/completions", body)
-        if not r.ok:
-            return result(
-                DET,
-                Status.FAIL,
-                f"HTTP {r.status}",
-                [evidence(ctx.client, "POST", "/v1/completions", body, r)],
-            )
-        texts.append(_text(r) or "")
-        if not ev:
-            ev.append(evidence(ctx.client, "POST", "/v1/completions", body, r))
-    differ = sum(1 for t in texts[1:] if t != texts[0])
-    ctx.facts["greedy_mismatch_rate"] = differ / (REPEATS - 1)
-    ctx.facts["greedy_reference"] = texts[0]
-    if differ:
-        return result(
-            DET,
-            Status.WARN,
-            f"{differ} of {REPEATS - 1} repeats differ from the first: "
-            "greedy decoding is not bit-exact on this backend",
-            ev,
-        )
-    return result(DET, Status.PASS, f"{REPEATS} identical greedy requests gave identical text", ev)
-
-
 # -- streaming --------------------------------------------------------------------------------------
 
 STREAM_C = ("completions.stream", "streamed /v1/completions equals non-streamed")
@@ -178,6 +143,8 @@ async def _stream_check(ctx: CheckContext, chat: bool) -> CheckResult:
         base["prompt"] = STREAM_PROMPT
     plain = await ctx.client.post(path, base)
     ev = [evidence(ctx.client, "POST", path, base, plain)]
+    if chat and no_chat_template(plain):
+        return result(ident, Status.SKIPPED, NO_CHAT_TEMPLATE, ev)
     if not plain.ok:
         return result(ident, Status.FAIL, f"non-streamed request: HTTP {plain.status}", ev)
     body = {**base, "stream": True, "stream_options": {"include_usage": True}}
@@ -367,6 +334,13 @@ async def params_logprobs(ctx: CheckContext) -> CheckResult:
     }
     cr = await ctx.client.post("/v1/chat/completions", cbody)
     ev.append(evidence(ctx.client, "POST", "/v1/chat/completions", cbody, cr))
+    if no_chat_template(cr):
+        return result(
+            LOGPROBS,
+            Status.PASS,
+            f"{ct} completion logprobs, all <= 0; chat logprobs not tested: {NO_CHAT_TEMPLATE}",
+            ev,
+        )
     if not cr.ok:
         return result(
             LOGPROBS, Status.WARN, f"completions fine; chat with logprobs: HTTP {cr.status}", ev
@@ -459,14 +433,9 @@ async def chat_template(ctx: CheckContext) -> CheckResult:
     body = {"model": ctx.model, "messages": messages, "max_tokens": 4, **GREEDY}
     r = await ctx.client.post("/v1/chat/completions", body)
     ev = [evidence(ctx.client, "POST", "/v1/chat/completions", body, r)]
-    if r.status == 400 and "template" in r.text.lower():
-        return result(
-            TEMPLATE,
-            Status.WARN,
-            "the model has no chat template: chat requests are "
-            "rejected (pass --chat-template to the engine, or use /v1/completions)",
-            ev,
-        )
+    if no_chat_template(r):
+        ctx.facts["no_chat_template"] = True
+        return result(TEMPLATE, Status.WARN, NO_CHAT_TEMPLATE, ev)
     if not r.ok or not isinstance(r.body, dict):
         return result(TEMPLATE, Status.FAIL, f"HTTP {r.status}", ev)
     served = (r.body.get("usage") or {}).get("prompt_tokens")
@@ -669,87 +638,6 @@ async def vllm_tokenize(ctx: CheckContext) -> CheckResult:
     if not d.ok or back != text:
         return result(TOKENIZE, Status.FAIL, f"/detokenize gave {back!r}, not {text!r}", ev)
     return result(TOKENIZE, Status.PASS, f"{len(toks)} tokens, round trip exact", ev)
-
-
-# -- concurrency -------------------------------------------------------------------------------------
-
-CONC = (
-    "concurrency.consistency",
-    "16 concurrent greedy requests equal the same requests sent alone",
-)
-CONC_N = 16
-
-
-def _mixed(ctx: CheckContext, i: int) -> tuple[str, dict[str, Any], bool]:
-    topics = ["rivers", "mountains", "bread", "trains", "owls", "chess", "rain", "bees"]
-    topic = topics[i % len(topics)]
-    if i % 2:
-        return (
-            "/v1/chat/completions",
-            {
-                "model": ctx.model,
-                "messages": [{"role": "user", "content": f"Write one sentence about {topic}."}],
-                "max_tokens": 24,
-                **GREEDY,
-            },
-            True,
-        )
-    return (
-        "/v1/completions",
-        {"model": ctx.model, "prompt": f"A few facts about {topic}:", "max_tokens": 24, **GREEDY},
-        False,
-    )
-
-
-@check(*CONC)
-async def concurrency_consistency(ctx: CheckContext) -> CheckResult:
-    reqs = [_mixed(ctx, i) for i in range(CONC_N)]
-    alone: list[str | None] = []
-    for path, body, chat in reqs:
-        r = await ctx.client.post(path, body)
-        alone.append(_text(r, chat) if r.ok else None)
-    together = await asyncio.gather(
-        *(ctx.client.post(p, b) for p, b, _ in reqs), return_exceptions=True
-    )
-    failed = [i for i, r in enumerate(together) if isinstance(r, BaseException) or not r.ok]
-    ev = [
-        Evidence(
-            method="POST",
-            url=ctx.client.base_url + reqs[0][0],
-            request=reqs[0][1],
-            response={
-                "alone": trim(alone[0]),
-                "concurrent": trim(
-                    _text(together[0], reqs[0][2])
-                    if isinstance(together[0], Reply)
-                    else str(together[0])
-                ),
-            },
-        )
-    ]
-    if failed or any(a is None for a in alone):
-        return result(
-            CONC, Status.FAIL, f"{len(failed)} of {CONC_N} concurrent requests failed", ev
-        )
-    diffs = []
-    for i, rr in enumerate(together):
-        assert isinstance(rr, Reply)
-        got = _text(rr, reqs[i][2]) or ""
-        ref = alone[i] or ""
-        if got != ref:
-            diffs.append((i, ref, got))
-    if diffs:
-        i, ref, got = diffs[0]
-        return result(
-            CONC,
-            Status.WARN,
-            f"{len(diffs)} of {CONC_N} answers changed when batched; "
-            f"request {i}: " + await describe_mismatch(ctx, ref, got),
-            ev,
-        )
-    return result(
-        CONC, Status.PASS, f"all {CONC_N} concurrent answers equal the answers sent alone", ev
-    )
 
 
 ORDER = [
