@@ -163,18 +163,21 @@ def stop_orphan(run_dir: RunDir, say: Say) -> None:
         pid, pgid = int(info["pid"]), int(info["pgid"])
     except (OSError, ValueError, KeyError, TypeError):
         return
-    try:
-        cmdline = (
-            Path(f"/proc/{pid}/cmdline")
-            .read_bytes()
-            .replace(b"\0", b" ")
-            .decode("utf-8", "replace")
+
+    def is_vllm(p: int) -> bool:
+        try:
+            cmd = Path(f"/proc/{p}/cmdline").read_bytes().replace(b"\0", b" ")
+        except OSError:
+            return False
+        return procs.alive(p) and b"vllm" in cmd
+
+    # Only processes that are still our engine (pids get reused): the recorded server, or,
+    # when it died first, the EngineCore / workers it left in its session.
+    left = [p for p in [pid, *procs.session_members(pgid)] if is_vllm(p)]
+    if left:
+        say(
+            f"stopping the engine left running by the earlier run (pids {', '.join(map(str, sorted(set(left))))})"
         )
-    except OSError:
-        return
-    # Only a process that is still our engine: pids get reused.
-    if procs.alive(pid) and "vllm" in cmdline:
-        say(f"stopping the engine left running by the earlier run (pid {pid})")
         procs.stop_tree(pid, pgid)
 
 
@@ -207,6 +210,17 @@ def check_model_arg(model: str) -> None:
         )
 
 
+def check_dataset_arg(opts: RunOptions) -> None:
+    """A ``--dataset`` file that is missing or has a bad line fails now, naming the line, not
+    after minutes of engine start-up."""
+    dataset = opts.accuracy.get("dataset")
+    if not dataset or "accuracy" not in opts.stages:
+        return
+    from modelverify.accuracy.data import load_items
+
+    load_items(Path(dataset).expanduser(), opts.accuracy.get("limit"))
+
+
 def _finish(res: StageResult, t0: float) -> StageResult:
     from modelverify.results import utcnow
 
@@ -231,6 +245,7 @@ def execute(opts: RunOptions, say: Say = lambda s: print(s, file=sys.stderr)) ->
     """Run the chosen stages; never raises for a stage failure (it is recorded), only for bad input."""
     # Before any heavy import or launch: bad input fails in milliseconds.
     check_model_arg(opts.model)
+    check_dataset_arg(opts)
     if opts.api_key is None:
         # A key given to the engine is the key every stage must use.
         from modelverify.serve.supervisor import flag_value
@@ -479,19 +494,24 @@ def execute(opts: RunOptions, say: Say = lambda s: print(s, file=sys.stderr)) ->
             stage("perf", perf)
 
             def accuracy() -> StageResult:
-                from modelverify.accuracy.stage import run_accuracy
+                from modelverify.accuracy.stage import add_perf_comparison, run_accuracy
                 from modelverify.progress import accuracy_progress
 
+                cfg = _accuracy_config(
+                    opts, model_id, results.get("serve"), _int_flag(engine_args, "--max-num-seqs")
+                )
                 with accuracy_progress(say) as progress:
-                    return run_accuracy(
+                    res = run_accuracy(
                         url,
                         model_id,
                         run_dir.file("accuracy.jsonl"),
                         api_key=opts.api_key,
-                        config=_accuracy_config(opts, model_id),
+                        config=cfg,
                         engine_python=engine_python,
                         progress=progress,
                     )
+                add_perf_comparison(res, _stage_json(results, run_dir, "perf"))
+                return res
 
             stage("accuracy", accuracy)
     finally:
@@ -519,17 +539,54 @@ def _memory(pid: int) -> list[Any]:
     return tree_memory(pid)
 
 
-def _accuracy_config(opts: RunOptions, served: str) -> Any:
-    """The user's accuracy options; without --reference-accuracy, a published score of the
-    same model (vLLM-Ascend's reports) is the reference, with its source and settings."""
-    from modelverify.accuracy.references import find_reference
-    from modelverify.accuracy.stage import AccuracyConfig
+def _stage_json(results: dict[str, StageResult], run_dir: RunDir, name: str) -> Any:
+    """A stage's JSON from this session, or from the earlier run a resumed one kept it from."""
+    import json
 
-    cfg = AccuracyConfig(**opts.accuracy)
+    if name in results:
+        return results[name].model_dump(mode="json")
+    p = run_dir.file(f"{name}.json")
+    try:
+        return json.loads(p.read_text(encoding="utf-8")) if p.exists() else None
+    except (OSError, ValueError):
+        return None
+
+
+def _accuracy_config(
+    opts: RunOptions,
+    served: str,
+    serve: StageResult | None = None,
+    max_num_seqs: int | None = None,
+) -> Any:
+    """The user's accuracy options.
+
+    Without a concurrency, as many requests as the served engine holds at once (its start-up
+    log's KV cache, ``--max-num-seqs``), else the perf stage's. Without --reference-accuracy, a
+    published score of the same model (vLLM-Ascend's reports) is the reference, with its source
+    and how its protocol differs from ours.
+    """
+    from modelverify.accuracy.concurrency import choose_concurrency
+    from modelverify.accuracy.references import find_reference
+    from modelverify.accuracy.stage import AccuracyConfig, use_published_reference
+    from modelverify.perf.stage import PerfConfig
+
+    given = {k: v for k, v in opts.accuracy.items() if v is not None or k != "concurrency"}
+    cfg = AccuracyConfig(**given)
+    if "concurrency" in given:
+        cfg.concurrency_reason = "given (--eval-concurrency)"
+    else:
+        facts = serve.log_facts if isinstance(serve, ServeResult) else None
+        cfg.concurrency, cfg.concurrency_reason = choose_concurrency(
+            facts,
+            max_num_seqs,
+            api=cfg.api,
+            max_tokens=cfg.max_tokens,
+            fallback=PerfConfig(**opts.perf).concurrency,
+        )
     if cfg.reference_accuracy is None:
         ref = find_reference(opts.model, served)
         if ref is not None:
-            cfg.reference_accuracy, cfg.reference_source = ref.accuracy, ref.describe()
+            use_published_reference(cfg, ref)
     return cfg
 
 

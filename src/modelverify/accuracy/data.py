@@ -80,7 +80,9 @@ def load_items(path: Path, limit: int | None = None) -> list[Item]:
     try:
         f = path.open(encoding="utf-8")
     except OSError as exc:
-        raise DataError(f"cannot read dataset {path}: {exc.strerror}") from exc
+        raise DataError(
+            f"cannot read dataset {path}: {exc.strerror}: pass an existing GSM8K-style JSONL file"
+        ) from exc
     with f:
         for n, line in enumerate(f, start=1):
             if not line.strip():

@@ -43,8 +43,31 @@ def completion_prompt(question: str) -> str:
     return "".join(parts)
 
 
+# A GSM8K test question is ~240 characters on average; English text runs ~4 characters a token,
+# and a chat template adds a few tokens a turn.
+_QUESTION_CHARS = 240
+_CHARS_PER_TOKEN = 4
+_TEMPLATE_TOKENS_PER_TURN = 5
+
+
+def prompt_tokens_estimate(api: str = "chat") -> int:
+    """Tokens of a typical GSM8K prompt (4 shots and one question), estimated without a
+    tokenizer: enough to size the eval's concurrency by the engine's KV cache."""
+    if api == "chat":
+        msgs = chat_messages("x" * _QUESTION_CHARS)
+        chars = sum(len(m["content"]) for m in msgs)
+        return chars // _CHARS_PER_TOKEN + _TEMPLATE_TOKENS_PER_TURN * len(msgs)
+    return len(completion_prompt("x" * _QUESTION_CHARS)) // _CHARS_PER_TOKEN
+
+
 def prompt_hash(payload: Any) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 
-__all__ = ["STOP_SEQUENCES", "chat_messages", "completion_prompt", "prompt_hash"]
+__all__ = [
+    "STOP_SEQUENCES",
+    "chat_messages",
+    "completion_prompt",
+    "prompt_hash",
+    "prompt_tokens_estimate",
+]

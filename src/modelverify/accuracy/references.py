@@ -4,6 +4,7 @@ accuracy stage's reference when the user gives none."""
 from __future__ import annotations
 
 import json
+import re
 from importlib import resources
 
 from modelverify.results import Model
@@ -18,6 +19,42 @@ class ReferenceScore(Model):
     hardware: str = ""
     stack: str = ""
     source: str = ""
+
+    def protocol_differences(self, api: str, temperature: float) -> list[str]:
+        """How the published protocol differs from ours (4-shot CoT, ``api``, sampling at
+        ``temperature``); a point its settings leave unstated counts as a difference, since a
+        score is only a like-for-like reference when every point is known to match."""
+        text = f"{self.settings}; {self.metric}".lower()
+        diffs: list[str] = []
+        shots = re.search(r"(\d+)[- ]shots?", text)
+        if shots is None:
+            diffs.append("number of shots not stated (ours: 4)")
+        elif int(shots.group(1)) != 4:
+            diffs.append(f"{shots.group(1)}-shot (ours: 4-shot)")
+        if "cot" not in re.split(r"[^a-z]+", text) and "chain-of-thought" not in text:
+            diffs.append("no chain-of-thought prompt (ours: CoT)")
+        ours = "chat" if api == "chat" else "completion"
+        theirs = (
+            "completion"
+            if "no chat template" in text
+            else "chat"
+            if "chat template" in text
+            else None
+        )
+        if theirs is None:
+            diffs.append(f"chat template use not stated (ours: {ours})")
+        elif theirs != ours:
+            diffs.append(f"{theirs} prompt (ours: {ours})")
+        temp = re.search(r"temperature\s*[=:]?\s*([\d.]+)", text)
+        # lm-eval's gsm8k task decodes greedily unless told otherwise
+        greedy = "greedy" in text or (temp is None and "lm-eval" in text)
+        their_t = 0.0 if greedy else float(temp.group(1)) if temp else None
+        if their_t is None:
+            diffs.append(f"sampling not stated (ours: temperature {temperature})")
+        elif their_t != temperature:
+            mode = "greedy decoding" if their_t == 0 else f"temperature {their_t}"
+            diffs.append(f"{mode} (ours: temperature {temperature})")
+        return diffs
 
     def describe(self) -> str:
         return (

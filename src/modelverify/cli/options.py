@@ -40,6 +40,22 @@ def resolve_api_key(api_key: str | None, api_key_file: Path | None) -> str | Non
     return api_key or os.environ.get("VLLM_API_KEY") or None
 
 
+def tolerance_option(fn: F) -> F:
+    return click.option(
+        "--tolerance",
+        type=float,
+        default=0.0,
+        show_default=True,
+        help="Percentage points the 95% interval is widened by when judging against the "
+        "reference score (e.g. 2 = ±2 points).",
+    )(fn)
+
+
+def check_tolerance(points: float) -> None:
+    if not 0 <= points < 100:
+        raise ConfigError(f"--tolerance {points:g}: give percentage points from 0 to 100, e.g. 2")
+
+
 def served_model(base_url: str, model: str | None, api_key: str | None) -> str:
     from modelverify.run import _served_model
 
@@ -51,4 +67,10 @@ def served_model(base_url: str, model: str | None, api_key: str | None) -> str:
     return found
 
 
-__all__ = ["api_key_options", "resolve_api_key", "served_model"]
+__all__ = [
+    "api_key_options",
+    "check_tolerance",
+    "resolve_api_key",
+    "served_model",
+    "tolerance_option",
+]

@@ -8,7 +8,12 @@ from typing import Any
 
 import click
 
-from modelverify.cli.options import api_key_options, resolve_api_key
+from modelverify.cli.options import (
+    api_key_options,
+    check_tolerance,
+    resolve_api_key,
+    tolerance_option,
+)
 from modelverify.errors import ConfigError
 from modelverify.run import STAGES, RunOptions, RunOutcome, execute
 
@@ -81,7 +86,13 @@ def perf_options(slo: str | None, attainment: float, baseline: Path | None) -> d
     type=click.Path(dir_okay=False),
     help="A GSM8K-style JSONL instead of the bundled test split.",
 )
-@click.option("--eval-concurrency", type=int, default=8, show_default=True)
+@click.option(
+    "--eval-concurrency",
+    type=int,
+    default=None,
+    help="GSM8K requests in flight (default: what the served engine holds at once, from its "
+    "start-up log and --max-num-seqs, at most 64; else the perf stage's 10).",
+)
 @click.option(
     "--temperature", type=float, default=0.6, show_default=True, help="GSM8K sampling temperature."
 )
@@ -96,6 +107,7 @@ def perf_options(slo: str | None, attainment: float, baseline: Path | None) -> d
     default=None,
     help="Expected GSM8K accuracy (0-1) to judge against.",
 )
+@tolerance_option
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
 @click.option(
     "--slo",
@@ -147,6 +159,7 @@ def run(
     max_tokens: int,
     seed: int | None,
     reference_accuracy: float | None,
+    tolerance: float,
     lang: str,
     slo: str | None,
     slo_attainment: float,
@@ -184,6 +197,9 @@ def run(
         )
     if limit is not None and limit < 1:
         raise ConfigError("--limit must be at least 1")
+    if eval_concurrency is not None and eval_concurrency < 1:
+        raise ConfigError("--eval-concurrency must be at least 1 (or leave it out to size it)")
+    check_tolerance(tolerance)
     outcome = execute(
         RunOptions(
             model=model,
@@ -207,6 +223,7 @@ def run(
                 "max_tokens": max_tokens,
                 "seed": seed,
                 "reference_accuracy": reference_accuracy,
+                "tolerance": tolerance / 100,
             },
             lang=lang,
             argv=["modelverify", *sys.argv[1:]],

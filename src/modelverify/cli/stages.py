@@ -8,7 +8,14 @@ from typing import TextIO
 
 import click
 
-from modelverify.cli.options import F, api_key_options, resolve_api_key, served_model
+from modelverify.cli.options import (
+    F,
+    api_key_options,
+    check_tolerance,
+    resolve_api_key,
+    served_model,
+    tolerance_option,
+)
 from modelverify.errors import ConfigError, ModelVerifyError
 from modelverify.rundir import RunDir
 
@@ -274,6 +281,7 @@ def perf(
     help="Expected GSM8K accuracy (0-1) to judge against (default: a published score of the "
     "same model, when one is bundled).",
 )
+@tolerance_option
 def accuracy(
     ctx: click.Context,
     base_url: str | None,
@@ -290,14 +298,18 @@ def accuracy(
     max_tokens: int,
     seed: int | None,
     reference_accuracy: float | None,
+    tolerance: float,
 ) -> None:
     """GSM8K 4-shot CoT against a server (resumable); `accuracy grade FILE` grades offline."""
     if ctx.invoked_subcommand is not None:
         return
     if not base_url:
         raise click.UsageError("--base-url is required (or use `modelverify accuracy grade FILE`)")
-    from modelverify.accuracy.stage import AccuracyConfig, run_accuracy
+    from modelverify.accuracy.stage import AccuracyConfig, run_accuracy, use_published_reference
 
+    if concurrency < 1:
+        raise ConfigError("--concurrency must be at least 1")
+    check_tolerance(tolerance)
     key = resolve_api_key(api_key, api_key_file)
     run_dir = RunDir.create(None, "accuracy", out)
     cfg = AccuracyConfig(
@@ -305,11 +317,17 @@ def accuracy(
         dataset=dataset,
         api=api_kind,
         concurrency=concurrency,
+        concurrency_reason=(
+            "the default (--concurrency 8)"
+            if ctx.get_parameter_source("concurrency") == click.core.ParameterSource.DEFAULT
+            else "given (--concurrency)"
+        ),
         temperature=temperature,
         top_p=top_p,
         max_tokens=max_tokens,
         seed=seed,
         reference_accuracy=reference_accuracy,
+        tolerance=tolerance / 100,
     )
     served = served_model(base_url, model, key)
     if cfg.reference_accuracy is None:
@@ -317,7 +335,7 @@ def accuracy(
 
         ref = find_reference(served)
         if ref is not None:
-            cfg.reference_accuracy, cfg.reference_source = ref.accuracy, ref.describe()
+            use_published_reference(cfg, ref)
     res = run_accuracy(
         base_url,
         served,

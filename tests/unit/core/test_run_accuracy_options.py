@@ -1,0 +1,124 @@
+"""``modelverify run``'s accuracy options: a bad --dataset refused before launch, the eval's
+concurrency sized to the served engine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from modelverify.accuracy.concurrency import request_tokens
+from modelverify.errors import ConfigError, DataError
+from modelverify.run import RunOptions, _accuracy_config, check_dataset_arg, execute
+from modelverify.serve.stage import ServeResult
+
+
+def _no_launch(*_: object, **__: object) -> None:
+    raise AssertionError("the engine was looked for: bad input must fail before")
+
+
+@pytest.fixture
+def no_engine(monkeypatch: pytest.MonkeyPatch) -> None:
+    import modelverify.serve.engine as engine
+
+    monkeypatch.setattr(engine, "find_engine", _no_launch)
+
+
+def test_a_bad_dataset_line_fails_before_anything_is_launched(
+    tmp_path: Path, no_engine: None
+) -> None:
+    f = tmp_path / "d.jsonl"
+    f.write_text('{"question": "q", "answer": "#### 1"}\n{"question": "q2"}\n')
+    opts = RunOptions(model="demo", runs_root=tmp_path / "runs", accuracy={"dataset": str(f)})
+    with pytest.raises(DataError, match="line 2: needs string fields"):
+        execute(opts, say=lambda _: None)
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_missing_dataset_fails_before_anything_is_launched(
+    tmp_path: Path, no_engine: None
+) -> None:
+    opts = RunOptions(
+        model="demo", runs_root=tmp_path / "runs", accuracy={"dataset": str(tmp_path / "no.jsonl")}
+    )
+    with pytest.raises(DataError, match="cannot read dataset"):
+        execute(opts, say=lambda _: None)
+    assert not (tmp_path / "runs").exists()
+
+
+def test_the_dataset_is_not_read_when_accuracy_does_not_run(tmp_path: Path) -> None:
+    check_dataset_arg(
+        RunOptions(model="demo", stages=("env",), accuracy={"dataset": str(tmp_path / "no")})
+    )
+
+
+def test_eval_concurrency_sized_by_the_serve_stage_facts() -> None:
+    per = request_tokens("chat", 512)
+    serve = ServeResult(log_facts={"kv_cache_tokens": 24 * per})
+    opts = RunOptions(model="/models/m", accuracy={"concurrency": None, "limit": 5})
+    cfg = _accuracy_config(opts, "m", serve, None)
+    assert cfg.concurrency == 24 and "KV cache holds 24" in cfg.concurrency_reason
+    cfg = _accuracy_config(opts, "m", serve, 16)
+    assert cfg.concurrency == 16 and "--max-num-seqs 16" in cfg.concurrency_reason
+    # attached without --server-log: the perf stage's concurrency
+    cfg = _accuracy_config(opts, "m", None, None)
+    assert cfg.concurrency == 10 and "perf stage" in cfg.concurrency_reason
+    given = RunOptions(model="/models/m", accuracy={"concurrency": 3})
+    cfg = _accuracy_config(given, "m", serve, None)
+    assert (cfg.concurrency, cfg.concurrency_reason) == (3, "given (--eval-concurrency)")
+
+
+def test_a_bundled_reference_is_marked_as_another_protocol() -> None:
+    cfg = _accuracy_config(RunOptions(model="/models/Qwen3-8B"), "Qwen3-8B")
+    assert cfg.reference_accuracy is not None and cfg.reference_differences
+
+
+def test_tolerance_and_concurrency_options_of_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    import modelverify.cli.run as cli_run
+
+    seen: list[RunOptions] = []
+
+    def fake_execute(opts: RunOptions) -> None:
+        seen.append(opts)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(cli_run, "execute", fake_execute)
+    r = CliRunner().invoke(cli_run.run, ["demo", "--tolerance", "2"])
+    assert r.exit_code == 0, r.output
+    assert seen[0].accuracy["tolerance"] == pytest.approx(0.02)
+    assert seen[0].accuracy["concurrency"] is None  # sized to the engine later
+    r = CliRunner().invoke(cli_run.run, ["demo", "--tolerance", "-1"])
+    assert isinstance(r.exception, ConfigError) and "--tolerance" in str(r.exception)
+    r = CliRunner().invoke(cli_run.run, ["demo", "--eval-concurrency", "0"])
+    assert isinstance(r.exception, ConfigError)
+
+
+def test_standalone_accuracy_has_tolerance_and_keeps_concurrency_8(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    import modelverify.accuracy.stage as acc_stage
+    from modelverify.accuracy.stage import AccuracyConfig, AccuracyResult
+    from modelverify.cli.stages import accuracy
+
+    seen: list[AccuracyConfig] = []
+
+    def fake_run(*_: object, config: AccuracyConfig, **__: object) -> AccuracyResult:
+        seen.append(config)
+        return AccuracyResult(config=config)
+
+    monkeypatch.setattr(acc_stage, "run_accuracy", fake_run)
+    args = ["--base-url", "http://127.0.0.1:9", "--model", "m", "--out", str(tmp_path / "o")]
+    r = CliRunner().invoke(accuracy, [*args, "--tolerance", "1.5"])
+    assert r.exit_code == 0, r.output
+    assert seen[0].tolerance == pytest.approx(0.015)
+    assert (seen[0].concurrency, seen[0].concurrency_reason) == (
+        8,
+        "the default (--concurrency 8)",
+    )
+    r = CliRunner().invoke(accuracy, [*args, "--concurrency", "4", "--out", str(tmp_path / "p")])
+    assert r.exit_code == 0, r.output
+    assert (seen[1].concurrency, seen[1].concurrency_reason) == (4, "given (--concurrency)")
