@@ -34,6 +34,47 @@ S = {
         "untested": "未验证",
         "unsupported": "不支持",
         "unknown": "未知",
+        "quoted": "阶段原文:",
+        "pass": "通过",
+        "warn": "警告",
+        "fail": "不支持",
+        "skipped": "跳过",
+        "f_arch": "架构",
+        "f_attn": "注意力机制",
+        "f_quant": "数据类型 / 量化",
+        "f_tok": "分词器 / 对话模板",
+        "f_graph": "图模式",
+        "f_tp": "张量并行",
+        "f_moe": "MoE",
+        "f_remote": "远程代码",
+        "m_arch": "架构 / model_type",
+        "m_layers": "层数 (full / sliding / linear)",
+        "m_from": "来源",
+        "m_dims": "hidden_size / 注意力头 / KV 头 / head_dim",
+        "m_mla": "MLA (kv_lora_rank + rope)",
+        "m_moe": "MoE 专家",
+        "m_mtp": "MTP 层",
+        "m_vocab": "词表 / max_position_embeddings",
+        "m_dtype": "dtype / 量化",
+        "m_none": "无",
+        "m_params": "参数量 / 权重字节",
+        "m_gen": "generation_config 默认值",
+        "k_dtype": "KV 缓存 dtype",
+        "k_bytes": "每 token KV 字节 (每个 rank)",
+        "k_sliding": "滑动窗口层每 token 字节",
+        "k_state": "每序列固定状态",
+        "k_tp": "张量并行",
+        "k_device": "设备",
+        "k_budget": "KV 预算",
+        "k_block": "块大小 (block size)",
+        "k_pred": "预测 KV 缓存 tokens",
+        "k_mml": "最大模型长度",
+        "k_conc": "该长度下最大并发",
+        "k_largest": "可容纳的最大模型长度",
+        "k_fits": "是否放得下",
+        "k_flags": "可行的参数",
+        "k_engine": "引擎实测 KV tokens",
+        "k_err": "预测误差",
     },
     "en": {
         "matrix": "vLLM-Ascend support matrix",
@@ -59,8 +100,120 @@ S = {
         "untested": "untested",
         "unsupported": "unsupported",
         "unknown": "unknown",
+        "quoted": "",
+        "pass": "pass",
+        "warn": "warn",
+        "fail": "fail",
+        "skipped": "skipped",
+        "f_arch": "architecture",
+        "f_attn": "attention",
+        "f_quant": "dtype / quantization",
+        "f_tok": "tokenizer / chat template",
+        "f_graph": "graph mode",
+        "f_tp": "tensor parallel",
+        "f_moe": "MoE",
+        "f_remote": "remote code",
+        "m_arch": "architectures / model_type",
+        "m_layers": "layers (full / sliding / linear)",
+        "m_from": "from",
+        "m_dims": "hidden / heads / KV heads / head_dim",
+        "m_mla": "MLA (kv_lora_rank + rope)",
+        "m_moe": "MoE experts",
+        "m_mtp": "MTP layers",
+        "m_vocab": "vocab / max_position_embeddings",
+        "m_dtype": "dtype / quantization",
+        "m_none": "none",
+        "m_params": "parameters / weight bytes",
+        "m_gen": "generation_config defaults",
+        "k_dtype": "KV cache dtype",
+        "k_bytes": "KV bytes / token (per rank)",
+        "k_sliding": "sliding-window bytes / token",
+        "k_state": "fixed state / sequence",
+        "k_tp": "tensor parallel",
+        "k_device": "device",
+        "k_budget": "KV budget",
+        "k_block": "block size",
+        "k_pred": "predicted KV cache tokens",
+        "k_mml": "max model length",
+        "k_conc": "max concurrency at that length",
+        "k_largest": "largest max model length that fits",
+        "k_fits": "fits",
+        "k_flags": "flags that would fit",
+        "k_engine": "engine reported KV tokens",
+        "k_err": "prediction error",
     },
 }
+SUBJECT_ZH = {
+    "model folder": "模型目录",
+    "vLLM model registry": "vLLM 模型注册表",
+    "vLLM-Ascend matrix": "vLLM-Ascend 支持矩阵",
+    "memory": "内存",
+}
+SUGGESTION_ZH = {
+    "a quantized model": "改用量化模型",
+    "a machine with more memory": "换内存更大的机器",
+}
+FEATURE_KEYS = {
+    "architecture": "f_arch",
+    "attention": "f_attn",
+    "dtype / quantization": "f_quant",
+    "tokenizer / chat template": "f_tok",
+    "graph mode": "f_graph",
+    "tensor parallel": "f_tp",
+    "MoE": "f_moe",
+    "remote code": "f_remote",
+}
+# The compat stage's fixed basis phrases (compat/stage.py build_features), in Chinese.
+BASIS_ZH = [
+    (r"vLLM registry \((.+)\)", r"vLLM 模型注册表 (\1)"),
+    (r"matrix row '(.+)' \(line (\d+)\)", r"支持矩阵行 \1(第 \2 行)"),
+    (r"matrix row \"(.+)\" \(line (\d+)\)", r"支持矩阵行 \1(第 \2 行)"),
+    (r"served by the registry's model class", "由注册表中的模型类加载"),
+    (r"matrix column (.+)", r"支持矩阵列 \1"),
+    (
+        r"(.+) on Ascend: check vLLM-Ascend's quantization guide",
+        r"昇腾上的 \1:请查阅 vLLM-Ascend 量化指南",
+    ),
+    (r"float weights", "浮点权重"),
+    (r"engine decides at load", "由引擎在加载时决定"),
+    (r"chat template needed for /v1/chat/completions", "`/v1/chat/completions` 需要对话模板"),
+    (r"not listed in the matrix", "支持矩阵未列出"),
+    (r"vLLM default", "vLLM 默认"),
+    (r"vLLM CPU backend", "vLLM CPU 后端"),
+    (r"registry model class", "注册表中的模型类"),
+    (r"--trust-remote-code given", "已给出 `--trust-remote-code`"),
+    (r"add --trust-remote-code after reviewing the code", "审阅代码后加上 `--trust-remote-code`"),
+]
+VALUE_ZH = [
+    (r"chat template yes \((.*)\)", r"对话模板 有 (\1)"),
+    (r"chat template none", "对话模板 无"),
+    (r"^unknown", "未知"),
+    (r"(\d+) experts, (\d+) per token", r"\1 个专家,每 token 激活 \2 个"),
+]
+
+
+def _zh(text: str, table: list[tuple[str, str]], lang: str, whole: bool) -> str:
+    """A compat-stage phrase in the report's language; unknown phrases are quoted as they are."""
+    import re
+
+    if lang == "en" or not text:
+        return text
+    out = text
+    for pat, rep in table:
+        new = re.sub(pat, rep, out) if not whole else re.sub(f"^{pat}$", rep, out)
+        if new != out:
+            out = new
+            if whole:
+                return out
+    return out if (not whole or out != text) else S["zh"]["quoted"] + text
+
+
+def suggestion_text(items: list[str], lang: str) -> str:
+    """Flags as code, the other suggestions in the report's language."""
+    words = {} if lang == "en" else SUGGESTION_ZH
+    return ", ".join(words.get(x) or (f"`{x}`" if lang != "en" else x) for x in items)
+
+
 ICON = {"pass": "✅", "warn": "⚠️", "fail": "❌"}
 
 
@@ -84,7 +237,7 @@ def _int(v: Any) -> str | None:
 def matrix_table(c: D, lang: str) -> str:
     s = S[lang]
     m = c.get("matrix") or {}
-    title = f"**{s['matrix']}** ({c.get('matrix_source')}, {m.get('hardware')})"
+    title = f"**{s['matrix']}** (`{c.get('matrix_source')}`, {m.get('hardware')})"
     if not c.get("matrix_decides"):
         title += " " + s["matrix_ref"]
     rows = m.get("family_rows") or []
@@ -117,7 +270,12 @@ def matrix_table(c: D, lang: str) -> str:
 def features_table(c: D, lang: str) -> str:
     s = S[lang]
     rows = [
-        [f["feature"], f["value"], f"{ICON.get(f['status'], '⏭️')} {f['status']}", f.get("basis")]
+        [
+            s.get(FEATURE_KEYS.get(f["feature"], ""), f["feature"]),
+            _zh(str(f["value"]), VALUE_ZH, lang, whole=False),
+            f"{ICON.get(f['status'], '⏭️')} {s.get(f['status'], f['status'])}",
+            _zh(str(f.get("basis") or ""), BASIS_ZH, lang, whole=True),
+        ]
         for f in c.get("features") or []
     ]
     return f"**{s['features']}**\n\n" + _table(
@@ -137,38 +295,38 @@ def facts_table(c: D, lang: str) -> str:
     )
     rows: list[list[Any]] = [
         [
-            "architectures / model_type",
+            s["m_arch"],
             f"{', '.join(m.get('architectures') or [])} / {m.get('model_type')}",
         ],
         [
-            "layers (full / sliding / linear)",
+            s["m_layers"],
             f"{m.get('num_layers')} ({lay.get('full_attention')} / {lay.get('sliding_attention')} / "
-            f"{lay.get('linear_attention')}; from {lay.get('source')})",
+            f"{lay.get('linear_attention')}; {s['m_from']} `{lay.get('source')}`)",
         ],
         [
-            "hidden / heads / KV heads / head_dim",
+            s["m_dims"],
             f"{m.get('hidden_size')} / {m.get('num_attention_heads')} / {m.get('num_kv_heads')} / "
             f"{m.get('head_dim')}{'' if m.get('head_dim_explicit') else ' (hidden/heads)'}",
         ],
         [
-            "MLA (kv_lora_rank + rope)",
+            s["m_mla"],
             f"{m.get('mla_kv_lora_rank')} + {m.get('mla_rope_head_dim')}"
             if m.get("mla_kv_lora_rank")
             else None,
         ],
-        ["MoE experts", moe],
-        ["MTP layers", m.get("mtp_layers") or None],
+        [s["m_moe"], moe],
+        [s["m_mtp"], m.get("mtp_layers") or None],
         [
-            "vocab / max_position_embeddings",
+            s["m_vocab"],
             f"{_int(m.get('vocab_size'))} / {_int(m.get('max_position_embeddings'))}",
         ],
         ["rope_scaling", m.get("rope_scaling")],
-        ["dtype / quantization", f"{m.get('dtype')} / {m.get('quantization') or 'none'}"],
+        [s["m_dtype"], f"{m.get('dtype')} / {m.get('quantization') or s['m_none']}"],
         [
-            "parameters / weight bytes",
-            f"{_int(w.get('parameters'))} / {_gib(w.get('bytes'))} ({w.get('source')})",
+            s["m_params"],
+            f"{_int(w.get('parameters'))} / {_gib(w.get('bytes'))} ({s['quoted']}{w.get('source')})",
         ],
-        ["generation_config defaults", m.get("generation_defaults") or None],
+        [s["m_gen"], m.get("generation_defaults") or None],
     ]
     return f"**{s['facts']}**\n\n" + _table(
         [s["item"], s["value"]], [r for r in rows if r[1] is not None]
@@ -181,55 +339,60 @@ def memory_table(c: D, lang: str) -> str:
     mem = c.get("memory") or {}
     chk = c.get("kv_check") or {}
     rows: list[list[Any]] = [
-        ["KV cache dtype", f"{kv.get('kv_dtype')} ({kv.get('kv_dtype_bytes')} B)"],
-        ["KV bytes / token (per rank)", f"{_int(kv.get('per_token_bytes'))} = {kv.get('formula')}"],
+        [s["k_dtype"], f"{kv.get('kv_dtype')} ({kv.get('kv_dtype_bytes')} B)"],
+        [s["k_bytes"], f"{_int(kv.get('per_token_bytes'))} = `{kv.get('formula')}`"],
         [
-            "sliding-window bytes / token",
+            s["k_sliding"],
             _int(kv.get("sliding_per_token_bytes")) if kv.get("sliding_per_token_bytes") else None,
         ],
         [
-            "fixed state / sequence",
+            s["k_state"],
             _gib(kv.get("per_sequence_state_bytes"))
             if kv.get("per_sequence_state_bytes")
             else None,
         ],
-        ["tensor parallel", kv.get("tensor_parallel")],
+        [s["k_tp"], kv.get("tensor_parallel")],
         [
-            "device",
+            s["k_device"],
             f"{c.get('platform')} {c.get('device_name') or ''} {_gib(c.get('device_memory_bytes')) or ''}".strip(),
         ],
-        ["KV budget", f"{_gib(mem.get('budget_bytes'))} — {mem.get('budget_source')}"],
-        ["block size", mem.get("block_size")],
-        ["predicted KV cache tokens", _int(mem.get("predicted_kv_tokens"))],
-        ["max model length", _int(mem.get("max_model_len"))],
         [
-            "max concurrency at that length",
+            s["k_budget"],
+            f"{_gib(mem.get('budget_bytes'))} — {s['quoted']}{mem.get('budget_source')}",
+        ],
+        [s["k_block"], mem.get("block_size")],
+        [s["k_pred"], _int(mem.get("predicted_kv_tokens"))],
+        [s["k_mml"], _int(mem.get("max_model_len"))],
+        [
+            s["k_conc"],
             f"{mem.get('max_concurrency')}x" if mem.get("max_concurrency") else None,
         ],
-        ["largest max model length that fits", _int(mem.get("largest_max_model_len"))],
+        [s["k_largest"], _int(mem.get("largest_max_model_len"))],
         [
-            "fits",
+            s["k_fits"],
             {True: "✅", False: "❌"}.get(bool(mem["fits"]))
             if mem.get("fits") is not None
             else None,
         ],
-        ["flags that would fit", ", ".join(mem.get("suggestions") or []) or None],
-        ["engine reported KV tokens", _int(chk.get("engine_tokens"))],
-        ["prediction error", f"{chk['error_pct']:+.2f}%" if chk else None],
+        [s["k_flags"], suggestion_text(mem.get("suggestions") or [], lang) or None],
+        [s["k_engine"], _int(chk.get("engine_tokens"))],
+        [s["k_err"], f"{chk['error_pct']:+.2f}%" if chk else None],
     ]
     notes = kv.get("notes") or []
     text = f"**{s['memory']}**\n\n" + _table(
         [s["item"], s["value"]], [r for r in rows if r[1] is not None]
     )
     if notes:
-        text += "\n\n" + "\n".join(f"- {n}" for n in notes)
+        text += "\n\n" + "\n".join(f"- {s['quoted']}{n}" for n in notes)
     return text
 
 
 def findings_list(c: D, lang: str) -> str:
     s = S[lang]
+    subjects = {} if lang == "en" else SUBJECT_ZH
     items = [
-        f"- {ICON.get(f['status'], '⏭️')} {f['subject']}: {f['reason']}"
+        f"- {ICON.get(f['status'], '⏭️')} {subjects.get(f['subject'], f['subject'])}: "
+        f"{s['quoted']}{f['reason']}"
         for f in c.get("findings") or []
     ]
     return f"**{s['findings']}**\n\n" + "\n".join(items) if items else ""

@@ -39,6 +39,22 @@ T: dict[str, dict[str, str]] = {
         "compat_nofit": ";按当前参数 KV 缓存放不下 {len} 长度,可改为 {fix}",
         "compat_check": ";引擎实测 {eng} tokens,预测误差 {err:+.2f}%",
         "skipped": "跳过:{why}",
+        "quoted": "阶段原文:",
+        "serve_kv": ",KV 缓存 {kv:,} tokens",
+        "not_run": "未运行",
+        "check_bad": "{id} 检查{word}:{why}",
+        "w_warn": "警告",
+        "w_fail": "未通过",
+        "w_skipped": "跳过",
+        "api_bad_ids": "(未通过或警告:{ids})",
+        "perf_warn": "部分请求失败:{why}",
+        "perf_slo": "{test}:{att:.0%} 的请求满足 SLO({limits};要求 {need:.0%}),goodput {g:.2f} req/s",
+        "perf_reg": "相对基线 {b} 有显著退化:{figs}",
+        "perf_noreg": "相对基线 {b} 无显著退化",
+        "perf_met": "达标:{why}",
+        "perf_unmet": "未达标:{why}",
+        "dev_npu": "NPU {npu} 芯片 {chip} ({name}):健康状态 {health},HBM {used}/{total} MB",
+        "dev_gpu": "GPU {i} ({name}):已用显存 {used}/{total} MiB",
     },
     "en": {
         "env_cpu": "no accelerator found; running on a CPU host: {cores} cores, {isa}, {mem} memory",
@@ -68,12 +84,60 @@ T: dict[str, dict[str, str]] = {
         "compat_nofit": "; KV cache will not hold length {len} with these flags, try {fix}",
         "compat_check": "; engine reported {eng} tokens, prediction error {err:+.2f}%",
         "skipped": "skipped: {why}",
+        "quoted": "",
+        "serve_kv": ", KV cache {kv:,} tokens",
+        "not_run": "not run",
+        "check_bad": "{id} {word}: {why}",
+        "w_warn": "warning",
+        "w_fail": "failed",
+        "w_skipped": "skipped",
+        "api_bad_ids": " (not passed: {ids})",
+        "perf_warn": "some requests failed: {why}",
+        "perf_slo": "{test}: {att:.0%} of requests meet the SLO ({limits}; need {need:.0%}), goodput {g:.2f} req/s",
+        "perf_reg": "regression vs baseline {b}: {figs}",
+        "perf_noreg": "no significant regression vs baseline {b}",
+        "perf_met": "meets it: {why}",
+        "perf_unmet": "does not meet it: {why}",
+        "dev_npu": "NPU {npu} chip {chip} ({name}): Health {health}, HBM {used}/{total} MB",
+        "dev_gpu": "GPU {i} ({name}): {used}/{total} MiB in use",
     },
 }
 
 
 def _t(lang: str) -> dict[str, str]:
     return T["en" if lang == "en" else "zh"]
+
+
+def quoted(text: Any, lang: str) -> str:
+    """A stage's English text, marked as such in the Chinese report."""
+    return f"{_t(lang)['quoted']}{text}" if text else ""
+
+
+def _chips(env: D, lang: str) -> list[str]:
+    """Healthy devices described from the parsed npu-smi / nvidia-smi tables."""
+    t = _t(lang)
+    if env.get("platform") == "npu":
+        info = (env.get("npu") or {}).get("info") or env.get("npu") or {}
+        return [
+            t["dev_npu"].format(
+                npu=c.get("npu_id"),
+                chip=c.get("chip_id"),
+                name=c.get("name"),
+                health=c.get("health"),
+                used=c.get("hbm_used_mb", c.get("memory_used_mb")),
+                total=c.get("hbm_total_mb", c.get("memory_total_mb")),
+            )
+            for c in info.get("chips") or []
+        ]
+    return [
+        t["dev_gpu"].format(
+            i=g.get("index"),
+            name=g.get("name"),
+            used=g.get("memory_used_mib"),
+            total=g.get("memory_total_mib"),
+        )
+        for g in (env.get("gpu") or {}).get("gpus") or []
+    ]
 
 
 def env_device(env: D, lang: str) -> str:
@@ -92,12 +156,19 @@ def env_device(env: D, lang: str) -> str:
         for f in env.get("findings", [])
         if f.get("subject") not in ("vllm", "vllm-ascend", "CANN")
     ]
-    bad = [f["reason"] for f in device if f.get("status") in ("warn", "fail")]
+    bad = [quoted(f["reason"], lang) for f in device if f.get("status") in ("warn", "fail")]
     if bad:
         return t["env_dev_bad"].format(kind=kind, detail="; ".join(bad))
-    return t["env_dev_ok"].format(
-        kind=kind, detail="; ".join(f["reason"] for f in device) or "Health: OK"
-    )
+    if lang == "en":
+        detail = [str(f["reason"]) for f in device]
+    else:
+        # chip findings are rebuilt from the tables; anything else is quoted as the stage said it
+        detail = _chips(env, lang) + [
+            quoted(f["reason"], lang)
+            for f in device
+            if not str(f.get("subject", "")).startswith(("NPU ", "GPU "))
+        ]
+    return t["env_dev_ok"].format(kind=kind, detail="; ".join(detail) or "Health: OK")
 
 
 def env_packages(env: D, lang: str) -> str:
@@ -119,7 +190,7 @@ def serve(s: D, lang: str) -> str:
     if s.get("mode") == "attach":
         return t["serve_attach"].format(url=s.get("base_url"))
     kv = (s.get("log_facts") or {}).get("kv_cache_tokens")
-    kv_text = f", KV cache {kv:,} tokens" if isinstance(kv, int) else ""
+    kv_text = t["serve_kv"].format(kv=kv) if isinstance(kv, int) else ""
     return t["serve_ok"].format(s=s.get("ready_after_s") or 0.0, kv=kv_text)
 
 
@@ -139,8 +210,11 @@ def api_check(c: D, lang: str) -> str:
         if c["id"] == "chat.basic":
             return t["chat_ok"]
     if c["id"] == "chat.basic" and c.get("status") == "warn":
-        return t["chat_warn"].format(why=c.get("reason", ""))
-    return str(c.get("reason", ""))
+        return t["chat_warn"].format(why=quoted(c.get("reason", ""), lang))
+    if c.get("status") == "pass":
+        return quoted(c.get("reason", ""), lang)
+    word = t.get(f"w_{c.get('status')}", str(c.get("status")))
+    return t["check_bad"].format(id=c["id"], word=word, why=quoted(c.get("reason", ""), lang))
 
 
 def api_overall(api: D, lang: str) -> str:
@@ -150,12 +224,43 @@ def api_overall(api: D, lang: str) -> str:
     count = {s: sum(1 for c in checks if c.get("status") == s) for s in ("pass", "warn", "fail")}
     if count["pass"] == n:
         return t["api_all"].format(n=n)
-    return t["api_some"].format(n=n, p=count["pass"], w=count["warn"], f=count["fail"])
+    bad = [c["id"] for c in checks if c.get("status") in ("warn", "fail")]
+    return t["api_some"].format(n=n, p=count["pass"], w=count["warn"], f=count["fail"]) + (
+        t["api_bad_ids"].format(ids=", ".join(bad)) if bad else ""
+    )
 
 
 def perf(p: D, lang: str) -> str:
     t = _t(lang)
     seq, conc = p.get("sequential") or {}, p.get("concurrent") or {}
+    tests = [seq, conc, *(p.get("sweep") or []), p.get("rate_test") or {}]
+    failed = [x for x in tests if x and x.get("successes", 0) < x.get("requests", 0)]
+    if failed:
+        why = ", ".join(f"{x.get('name')} {x.get('successes')}/{x.get('requests')}" for x in failed)
+        return t["perf_fail" if p.get("status") == "fail" else "perf_warn"].format(why=why)
+    cfg = p.get("config") or {}
+    parts = []
+    if cfg.get("slo") and p.get("slo_tests"):
+        limits = ", ".join(f"{k} <= {v:g}" for k, v in cfg["slo"].items())
+        parts += [
+            t["perf_slo"].format(
+                test=x.get("test"),
+                att=x.get("attainment", 0.0),
+                limits=limits,
+                need=cfg.get("slo_attainment", 0.9),
+                g=x.get("goodput_rps", 0.0),
+            )
+            for x in p["slo_tests"]
+        ]
+    if cfg.get("baseline"):
+        regs = p.get("baseline_regressions") or []
+        b = f"`{cfg['baseline']}`"
+        parts.append(
+            t["perf_reg"].format(b=b, figs=", ".join(regs)) if regs else t["perf_noreg"].format(b=b)
+        )
+    if parts:
+        key = "perf_met" if p.get("status") == "pass" else "perf_unmet"
+        return t[key].format(why="; ".join(parts))
     if p.get("status") == "pass" and seq and conc and "no SLO" in p.get("reason", ""):
         lat = (seq.get("latency_ms") or {}).get("mean") or 0.0
         return t["perf_info"].format(
@@ -165,14 +270,14 @@ def perf(p: D, lang: str) -> str:
             c=conc.get("concurrency"),
         )
     if p.get("status") == "fail":
-        return t["perf_fail"].format(why=p.get("reason", ""))
-    return str(p.get("reason", ""))
+        return t["perf_fail"].format(why=quoted(p.get("reason", ""), lang))
+    return quoted(p.get("reason", ""), lang)
 
 
 def accuracy(a: D, lang: str) -> str:
     t = _t(lang)
     if a.get("accuracy") is None:
-        return t["skipped"].format(why=a.get("reason", ""))
+        return t["skipped"].format(why=quoted(a.get("reason", ""), lang))
     text = t["acc"].format(
         acc=a["accuracy"],
         lo=a.get("ci_low") or 0,
@@ -190,9 +295,11 @@ def accuracy(a: D, lang: str) -> str:
 
 def compat(c: D, lang: str) -> str:
     t = _t(lang)
+    from modelverify.report.compat_text import suggestion_text
+
     m = c.get("model") or {}
     if not m:
-        return str(c.get("reason", ""))
+        return quoted(c.get("reason", ""), lang)
     words = {
         "zh": {
             "supported": "支持",
@@ -240,12 +347,45 @@ def compat(c: D, lang: str) -> str:
         )
     elif mem.get("fits") is False:
         out += t["compat_nofit"].format(
-            len=mem.get("max_model_len"), fix=", ".join(mem.get("suggestions") or [])
+            len=mem.get("max_model_len"), fix=suggestion_text(mem.get("suggestions") or [], lang)
         )
     chk = c.get("kv_check")
     if chk:
         out += t["compat_check"].format(eng=f"{chk['engine_tokens']:,}", err=chk["error_pct"])
     return out
+
+
+def stage_text(name: str, s: D, lang: str) -> str:
+    """One stage's result in the report's language, as its 结论 line says it."""
+    if name == "env":
+        return f"{env_device(s, lang)}; {env_packages(s, lang)}"
+    if name == "compat":
+        return compat(s, lang)
+    if name == "serve":
+        return serve(s, lang)
+    if name == "api":
+        return api_overall(s, lang)
+    if name == "perf":
+        return perf(s, lang)
+    if name == "accuracy":
+        return accuracy(s, lang)
+    return quoted(s.get("reason", ""), lang)
+
+
+def row_basis(stages: D, names: tuple[str, ...], lang: str) -> str:
+    """The 依据 of a summary row: the deciding stages' results (all of them when they pass),
+    chosen like :func:`modelverify.report.verdict.row_status` chooses the reason."""
+    order = {"pass": 0, "skipped": 1, "warn": 2, "fail": 3}
+    found = [(n, stages[n]) for n in names if n in stages]
+    if not found:
+        return _t(lang)["not_run"]
+    worst = max(order.get(s.get("status", "fail"), 3) for _, s in found)
+    picked = (
+        found
+        if worst == 0
+        else [(n, s) for n, s in found if order.get(s.get("status", "fail"), 3) == worst][:1]
+    )
+    return "; ".join(stage_text(n, s, lang) for n, s in picked)
 
 
 __all__ = [
@@ -256,5 +396,8 @@ __all__ = [
     "env_device",
     "env_packages",
     "perf",
+    "quoted",
+    "row_basis",
     "serve",
+    "stage_text",
 ]

@@ -8,6 +8,7 @@ from typing import Any
 
 from modelverify.env.stage import logical_id
 from modelverify.report import conclusions as C
+from modelverify.report.i18n import strings
 from modelverify.report.verdict import ROWS, RULES_EN, RULES_ZH, overall_verdict, row_status
 
 Strings = dict[str, str]
@@ -198,18 +199,18 @@ def env_section(env: D | None, t: Strings, lang: str) -> str:
                 [t["item"], t["value"]],
                 [
                     ["CPU", cpu.get("model_name")],
-                    ["arch", cpu.get("architecture")],
+                    [t["cpu_arch"], cpu.get("architecture")],
                     [
-                        "logical / physical cores",
+                        t["cpu_cores"],
                         f"{cpu.get('logical_cores')} / {cpu.get('physical_cores')}",
                     ],
-                    ["sockets / NUMA nodes", f"{cpu.get('sockets')} / {cpu.get('numa_nodes')}"],
+                    [t["cpu_numa"], f"{cpu.get('sockets')} / {cpu.get('numa_nodes')}"],
                     [
-                        "ISA (vLLM CPU)",
+                        t["cpu_isa"],
                         f"{cpu.get('isa_class')}: {', '.join(cpu.get('isa') or [])}",
                     ],
                     [
-                        "memory total / available",
+                        t["cpu_mem"],
                         f"{gib(cpu.get('memory_total_bytes'))} / {gib(cpu.get('memory_available_bytes'))}",
                     ],
                 ],
@@ -309,43 +310,43 @@ def serve_section(serve: D | None, run: D, run_dir: Path, t: Strings, lang: str)
     if serve.get("command"):
         out.append(code(shell_command(serve["command"]), "bash"))
     if serve.get("mode") == "attach":
-        out.append(f"attach: {serve.get('base_url')}")
+        out.append(t["sv_attach"].format(url=serve.get("base_url")))
     excerpt = log_excerpt(run_dir / "server.log")
     if excerpt:
         out.append(code(excerpt, "text"))
     facts = serve.get("log_facts") or {}
     mem = serve.get("memory_total_bytes")
     rows = [
-        ["engine", _engine(facts)],
-        ["dtype", facts.get("dtype")],
-        ["max_seq_len", _int(facts.get("max_seq_len"))],
+        [t["sv_engine"], _engine(facts)],
+        [t["sv_dtype"], facts.get("dtype")],
+        [t["sv_max_seq_len"], _int(facts.get("max_seq_len"))],
         ["Tensor Parallel", facts.get("tensor_parallel_size")],
         ["Pipeline Parallel", facts.get("pipeline_parallel_size")],
-        ["topology", topology(facts)],
-        ["device", facts.get("device_config") or facts.get("platform")],
-        ["quantization", facts.get("quantization")],
+        [t["sv_topology"], topology(facts, lang)],
+        [t["sv_device"], facts.get("device_config") or facts.get("platform")],
+        [t["sv_quant"], facts.get("quantization")],
         ["enforce_eager", facts.get("enforce_eager")],
         [
-            "compilation",
+            t["sv_compilation"],
             facts.get("compilation_mode")
             or facts.get("acl_graph")
             or facts.get("compilation_level"),
         ],
-        ["custom fusions", ", ".join(facts.get("custom_fusions") or []) or None],
-        ["npugraph_ex", facts.get("npugraph_ex_enabled")],
-        ["async scheduling", facts.get("async_scheduling")],
-        ["chunked prefill", facts.get("chunked_prefill_enabled")],
+        [t["sv_fusions"], ", ".join(facts.get("custom_fusions") or []) or None],
+        [t["sv_npugraph"], facts.get("npugraph_ex_enabled")],
+        [t["sv_async"], facts.get("async_scheduling")],
+        [t["sv_chunked"], facts.get("chunked_prefill_enabled")],
         ["max_num_batched_tokens", _int(facts.get("max_num_batched_tokens"))],
-        ["KV cache (tokens)", _int(facts.get("kv_cache_tokens"))],
-        ["max concurrency", facts.get("max_concurrency")],
-        ["ready after", num(serve.get("ready_after_s"), "{:.1f} s")],
-        ["memory (engine process tree RSS)", gib(mem)],
+        [t["sv_kv_tokens"], _int(facts.get("kv_cache_tokens"))],
+        [t["sv_max_conc"], facts.get("max_concurrency")],
+        [t["sv_ready"], num(serve.get("ready_after_s"), "{:.1f} s")],
+        [t["sv_memory"], gib(mem)],
     ]
     out.append(table([t["param"], t["value"]], rows))
     if serve.get("memory"):
         out.append(
             table(
-                ["PID", "process", "RSS"],
+                ["PID", t["process"], "RSS"],
                 [[m["pid"], m["name"], gib(m["rss_bytes"])] for m in serve["memory"]],
             )
         )
@@ -361,13 +362,14 @@ def serve_section(serve: D | None, run: D, run_dir: Path, t: Strings, lang: str)
     return "\n\n".join(out)
 
 
-def topology(facts: D) -> str | None:
+def topology(facts: D, lang: str = "en") -> str | None:
     """World size, each rank's place in the parallel groups, worker processes and the KV cache
     each worker reported — as the start-up log shows them."""
+    t = strings(lang)
     parts: list[str] = []
     ranks = facts.get("ranks") or []
     if facts.get("world_size"):
-        parts.append(f"world size {facts['world_size']}")
+        parts.append(t["topo_world"].format(n=facts["world_size"]))
     if ranks and (facts.get("world_size") or 1) > 1:
         parts.append(
             "; ".join(
@@ -378,12 +380,12 @@ def topology(facts: D) -> str | None:
         )
     workers = facts.get("worker_processes") or []
     if len(workers) > 1:
-        parts.append("workers: " + ", ".join(workers))
+        parts.append(t["topo_workers"].format(w=", ".join(workers)))
     kv = facts.get("kv_cache_tokens_per_worker") or []
     if len(kv) > 1:
-        parts.append("KV cache per worker: " + ", ".join(f"{t:,}" for t in kv) + " tokens")
+        parts.append(t["topo_kv"].format(kv=", ".join(f"{x:,}" for x in kv)))
     if facts.get("distributed_executor_backend"):
-        parts.append(f"backend {facts['distributed_executor_backend']}")
+        parts.append(t["topo_backend"].format(b=facts["distributed_executor_backend"]))
     return "; ".join(parts) or None
 
 
@@ -591,22 +593,20 @@ def perf_section(perf: D | None, t: Strings, lang: str) -> str:
                     num(m.get("median")),
                     num(m.get("p90")),
                     num(m.get("p99")),
+                    num(m.get("min")),
+                    num(m.get("max")),
                     num(m.get("std")),
                 ]
             )
-        rows.append(
-            [
-                test["name"],
-                "output tok/s",
-                None,
-                num(s["output_throughput"]),
-                None,
-                None,
-                None,
-                None,
-            ]
-        )
-    out.append(table(["test", "metric (ms)", "n", "mean", "median", "p90", "p99", "std"], rows))
+        for key, label, fmt in (
+            ("request_throughput", "st_req_tput", "{:.2f}"),
+            ("output_throughput", "st_out_tput", "{:.1f}"),
+            ("total_token_throughput", "st_total_tput", "{:.1f}"),
+        ):
+            if s.get(key) is not None:
+                rows.append([test["name"], t[label], None, num(s[key], fmt)] + [None] * 6)
+    head = [t["test"], t["st_metric"], "n", t["st_mean"], t["st_median"], "p90", "p99"]
+    out.append(table([*head, t["st_min"], t["st_max"], "std"], rows))
     out.append(t["formulas"] + "\n\n" + "\n".join(f"- `{f}`" for f in FORMULAS.values()))
     out.append(
         f"{t['names']}:\n\n"
@@ -632,7 +632,15 @@ def perf_section(perf: D | None, t: Strings, lang: str) -> str:
         )
         out.append(
             table(
-                ["test", "requests", "good", "attainment", "goodput (req/s)", "violations", "met"],
+                [
+                    t["test"],
+                    t["slo_requests"],
+                    t["slo_good"],
+                    t["slo_attain"],
+                    "goodput (req/s)",
+                    t["slo_viol"],
+                    t["slo_met"],
+                ],
                 [
                     [
                         x["test"],
@@ -651,10 +659,11 @@ def perf_section(perf: D | None, t: Strings, lang: str) -> str:
     cfg = perf.get("config") or {}
     if cfg.get("baseline"):
         regs = perf.get("baseline_regressions") or []
+        what = t["base_reg"].format(figs=", ".join(regs)) if regs else t["base_noreg"]
         out.append(
-            f"**baseline** `{cfg['baseline']}`: "
-            + (("regression: " + ", ".join(regs)) if regs else "no significant regression")
-            + f" (bootstrap 95% CI, threshold {cfg.get('baseline_threshold_pct', 10):g}%)"
+            t["base_line"].format(
+                path=cfg["baseline"], what=what, pct=cfg.get("baseline_threshold_pct", 10)
+            )
         )
     out.append(conclusion(perf.get("status"), C.perf(perf, lang), t))
     return "\n\n".join(out)
@@ -688,9 +697,14 @@ LOAD_HEAD = [
 ]
 
 
+def load_head(t: Strings) -> list[str]:
+    return [t["test"], t["ld_conc"], t["ld_ok"], "req/s", t["ld_out"], *LOAD_HEAD[5:]]
+
+
 def perf_extras(perf: D, lang: str) -> list[str]:
     """Sweep (throughput–latency curve and knee), request-rate test, synthetic length check."""
     zh = lang != "en"
+    t = strings(lang)
     cfg = perf.get("config") or {}
     out: list[str] = []
     if cfg.get("workload") and cfg.get("workload") != "seed":
@@ -698,7 +712,7 @@ def perf_extras(perf: D, lang: str) -> list[str]:
             ("**负载**:" if zh else "**Workload**: ")
             + str(cfg["workload"])
             + (
-                f" (input ≈ {cfg.get('input_len')} tokens, output {cfg.get('output_len')} tokens, ignore_eos)"
+                t["wl_synth"].format(i=cfg.get("input_len"), o=cfg.get("output_len"))
                 if cfg["workload"] == "synthetic"
                 else f" ({cfg.get('prompts_file')})"
             )
@@ -706,10 +720,15 @@ def perf_extras(perf: D, lang: str) -> list[str]:
     lc = perf.get("length_check")
     if lc and lc.get("requests"):
         out.append(
-            ("长度核对(以服务端 usage 为准)" if zh else "Length check (server usage)")
-            + f": input mean {lc['input_mean']:.1f} (min {lc['input_min']}, max {lc['input_max']}) vs "
-            f"target {lc['input_target']}; output exactly {lc['output_target']} in "
-            f"{lc['output_exact']}/{lc['requests']} requests"
+            t["len_check"].format(
+                mean=lc["input_mean"],
+                lo=lc["input_min"],
+                hi=lc["input_max"],
+                target=lc["input_target"],
+                out=lc["output_target"],
+                exact=lc["output_exact"],
+                n=lc["requests"],
+            )
         )
     sweep = perf.get("sweep") or []
     if sweep:
@@ -717,7 +736,7 @@ def perf_extras(perf: D, lang: str) -> list[str]:
             "### "
             + ("并发扫描(吞吐-延迟曲线)" if zh else "Concurrency sweep (throughput–latency curve)")
         )
-        out.append(table(LOAD_HEAD, [_load_row(x) for x in sweep]))
+        out.append(table(load_head(t), [_load_row(x) for x in sweep]))
         k = perf.get("sweep_knee")
         out.append(
             (
@@ -734,12 +753,8 @@ def perf_extras(perf: D, lang: str) -> list[str]:
         )
     rt = perf.get("rate_test")
     if rt:
-        out.append(
-            "### "
-            + ("固定请求速率" if zh else "Request-rate test")
-            + (f" ({cfg.get('rate')} req/s, burstiness {cfg.get('burstiness')})")
-        )
-        out.append(table(LOAD_HEAD, [_load_row(rt)]))
+        out.append("### " + t["rate_title"].format(rate=cfg.get("rate"), b=cfg.get("burstiness")))
+        out.append(table(load_head(t), [_load_row(rt)]))
     errs: dict[str, int] = {}
     for x in [perf.get("sequential"), perf.get("concurrent"), *sweep, rt]:
         for k2, v in (((x or {}).get("streaming") or {}).get("errors") or {}).items():
@@ -748,7 +763,7 @@ def perf_extras(perf: D, lang: str) -> list[str]:
         out.append(
             ("**错误分类**" if zh else "**Error breakdown**")
             + "\n\n"
-            + table(["error", "requests"], [[k2, v] for k2, v in sorted(errs.items())])
+            + table([t["err_kind"], t["slo_requests"]], [[k2, v] for k2, v in sorted(errs.items())])
         )
     return out
 
@@ -763,7 +778,7 @@ def perf_summary(perf: D, t: Strings, lang: str) -> str:
     cfg = perf.get("config") or {}
     tokens = f"{cfg.get('max_tokens')}"
     zh = lang != "en"
-    rows = [
+    rows: list[list[Any]] = [
         [
             "单请求延迟" if zh else "Single-request latency",
             num(lat and lat / 1000, "~{:.2f} s"),
@@ -786,7 +801,7 @@ def perf_summary(perf: D, t: Strings, lang: str) -> str:
         [
             "服务稳定性" if zh else "Stability",
             ("✅ 稳定" if zh else "✅ stable") if ok else ("⚠️ 有失败" if zh else "⚠️ failures"),
-            ("所有请求成功返回" if zh else "every request succeeded") if ok else perf.get("reason"),
+            ("所有请求成功返回" if zh else "every request succeeded") if ok else C.perf(perf, lang),
         ],
     ]
     return table(["评估项" if zh else "Item", t["result"], t["reason"]], rows)
@@ -795,7 +810,7 @@ def perf_summary(perf: D, t: Strings, lang: str) -> str:
 # -- 5 accuracy ---------------------------------------------------------------------------------
 
 
-def eval_vs_perf(acc: D, perf: D | None) -> str | None:
+def eval_vs_perf(acc: D, perf: D | None, lang: str = "en") -> str | None:
     """The eval's output throughput against the perf stage's at the nearest concurrency
     (target: at least 90%, i.e. the server, not our client, sets the pace)."""
     thr = acc.get("output_throughput")
@@ -811,12 +826,16 @@ def eval_vs_perf(acc: D, perf: D | None) -> str | None:
     if not cands:
         return None
     c, ref = min(cands, key=lambda x: abs(x[0] - int(conc)))
-    same = "same" if c == conc else f"nearest measured: {c}"
-    return (
-        f"{thr:.1f} tok/s at concurrency {conc} = {thr / ref:.0%} of the perf stage's "
-        f"{ref:.1f} tok/s ({same} concurrency; target ≥ 90%; GSM8K answers are longer and "
-        "vary more in length than the perf workload)"
-    )
+    if c != conc:
+        # batching changes both figures, so the ≥ 90% target is only judged at one concurrency
+        return (
+            f"not comparable: the eval ran at concurrency {conc}, the perf stage at {c}"
+            if lang == "en"
+            else f"不可比:GSM8K 并发 {conc},性能测试并发 {c}"
+        )
+    t = strings(lang)
+    same = t["evp_same"] if c == conc else t["evp_near"].format(c=c)
+    return t["evp"].format(thr=thr, conc=conc, pct=thr / ref, ref=ref, same=same)
 
 
 def accuracy_section(acc: D | None, t: Strings, lang: str, perf: D | None = None) -> str:
@@ -829,7 +848,7 @@ def accuracy_section(acc: D | None, t: Strings, lang: str, perf: D | None = None
         return None if v is None else f"{v:.2%}"
 
     rows: list[list[Any]] = [
-        [t["acc_dataset"], f"{acc.get('dataset_name')} ({acc.get('dataset_path')})"],
+        [t["acc_dataset"], f"{acc.get('dataset_name')} (`{acc.get('dataset_path')}`)"],
         [t["acc_tool"], "modelverify"],
         [t["acc_url"], acc.get("base_url")],
         [t["acc_model"], acc.get("model")],
@@ -841,7 +860,7 @@ def accuracy_section(acc: D | None, t: Strings, lang: str, perf: D | None = None
         [t["acc_mode"], "4-shot CoT (Chain-of-Thought)"],
         [
             t["acc_tpl"],
-            "Chat Prompt (role=HUMAN/BOT)" if cfg.get("api") == "chat" else "plain-text completion",
+            "Chat Prompt (role=HUMAN/BOT)" if cfg.get("api") == "chat" else t["acc_plain"],
         ],
         [t["acc_maxlen"], f"{cfg.get('max_tokens')} tokens"],
         [
@@ -850,19 +869,23 @@ def accuracy_section(acc: D | None, t: Strings, lang: str, perf: D | None = None
         ],
         [t["acc_stop"], ", ".join(repr(s) for s in acc.get("stop_sequences", []))],
         [t["acc_err"], acc.get("errors")],
-        ["retried requests (429 / 5xx / transport, with backoff)", acc.get("retried_requests")],
+        [t["acc_retried"], acc.get("retried_requests")],
         [t["acc_tput"], num(acc.get("output_throughput"))],
-        ["throughput vs perf stage", eval_vs_perf(acc, perf)],
+        [t["acc_vs_perf"], eval_vs_perf(acc, perf, lang)],
         [
-            "reference",
+            t["acc_ref"],
             None
             if cfg.get("reference_accuracy") is None
             else f"{cfg['reference_accuracy']:.2%}"
-            + (f" — {cfg['reference_source']}" if cfg.get("reference_source") else " (given)"),
+            + (
+                f" — {t['quoted']}{cfg['reference_source']}"
+                if cfg.get("reference_source")
+                else t["acc_ref_given"]
+            ),
         ],
         [t["acc_need"], acc.get("items_for_2pt")],
         [
-            "extraction rules",
+            t["acc_rules"],
             ", ".join(f"{k}: {v}" for k, v in sorted(acc.get("rules", {}).items())),
         ],
     ]
@@ -932,6 +955,7 @@ def summary_section(results: D, t: Strings, lang: str) -> str:
     labels = ROW_LABELS["en" if lang == "en" else "zh"]
     words = PASS_WORDS["en" if lang == "en" else "zh"]
     rows = []
+    basis = {key: C.row_basis(st, names, lang) for key, names in ROWS}
     for key, names in ROWS:
         status, reason = row_status(st, names)
         word = words[key] if status == "pass" else mark(status, t).split(" ", 1)[-1]
@@ -949,8 +973,16 @@ def summary_section(results: D, t: Strings, lang: str) -> str:
             and "no reference" not in reason
         ):
             word = "达标" if lang != "en" else "meets reference"
-        rows.append([labels[key], f"{icon(status)} {word}", reason])
-    verdict, reasons = overall_verdict(st)
+        rows.append([labels[key], f"{icon(status)} {word}", basis[key]])
+    verdict, _ = overall_verdict(st)
+    # the verdict's reasons in the report's language: the same text as the 依据 column
+    reasons = [
+        f"{labels[k]}: {basis[k]}" for k, names in ROWS if row_status(st, names)[0] != "pass"
+    ]
+    if verdict == "none":
+        reasons = [
+            f"{labels[k]}: {basis[k]}" for k, names in ROWS if row_status(st, names)[0] == "fail"
+        ]
     vtext = {"full": t["v_full"], "partial": t["v_partial"], "none": t["v_none"]}[verdict]
     env = st.get("env") or {}
     plat = {"npu": "Ascend NPU", "cuda": "NVIDIA GPU"}.get(env.get("platform", ""), "CPU")
