@@ -259,6 +259,18 @@ def _quantization(
             )
             if k in q
         }
+        # compressed-tensors keeps the width per scheme group, not as a top-level "bits"
+        groups = q.get("config_groups")
+        if "bits" not in q and isinstance(groups, dict):
+            widths = [
+                g["weights"]["num_bits"]
+                for g in groups.values()
+                if isinstance(g, dict)
+                and isinstance(g.get("weights"), dict)
+                and isinstance(g["weights"].get("num_bits"), int)
+            ]
+            if widths:
+                detail["bits"] = min(widths)
         return method, detail
     return None, {}
 

@@ -8,11 +8,13 @@ from modelverify.compat.stage import check_kv, run_compat
 from modelverify.env.npu_smi import parse_npu_smi
 from modelverify.results import Status
 
+DATA = Path(__file__).resolve().parents[2] / "data"
 
-def test_qwen3_moe_on_recorded_910b3(shared_dir: Path) -> None:
-    table = (
-        shared_dir / "samples" / "npu_smi" / "12_910b3_8npu_pytest_proc_26.1.0.txt"
-    ).read_text()
+
+def test_qwen3_moe_on_recorded_910b2c(shared_dir: Path) -> None:
+    # A 910B2C host (64 GiB HBM per chip, tab A2/A3), recorded in tests/data/npu_smi; the model
+    # config is read from ../shared/samples (not copied, per its README).
+    table = (DATA / "npu_smi" / "07_910b2c_16npu_two_digit_ids_24.1.0.txt").read_text()
     info = parse_npu_smi(table)
     env = {"platform": "npu", "npu": {"info": info.model_dump(mode="json")}}
     res = run_compat(

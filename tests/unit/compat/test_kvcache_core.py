@@ -1,7 +1,8 @@
 """KV-cache arithmetic on real public configs, against values worked out by hand.
 
 The hand values for the shared configs are the ones in ``../shared/samples/README.md``
-("Per-model numbers (worked out by hand)"); each assertion names the trap it guards against.
+("Per-model numbers (worked out by hand)"); the configs in ``tests/data/model_configs`` have
+theirs in its ``SOURCES.md``. Each assertion names the trap it guards against.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from modelverify.compat.kvcache import (
     tokens_in,
 )
 from modelverify.compat.model import ModelInfo, read_model
+
+FIXTURES = Path(__file__).resolve().parents[2] / "data" / "model_configs"
 
 
 def shared_model(shared_dir: Path, name: str) -> ModelInfo:
@@ -169,9 +172,6 @@ def test_layer_types_from_real_config_json_text(tmp_path: Path, shared_dir: Path
     assert info.multimodal and info.text_model_type == "qwen3_5_text"
     assert info.weights.source.startswith("estimate")
     assert json.loads(src.read_text())["text_config"]["num_hidden_layers"] == info.num_layers
-
-
-FIXTURES = Path(__file__).resolve().parents[2] / "data" / "model_configs"
 
 
 def test_llama3_70b_on_a_64gib_npu_needs_tensor_parallel() -> None:
