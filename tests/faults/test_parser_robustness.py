@@ -19,9 +19,13 @@ from modelverify.serve.logparse import parse_vllm_log
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "samples"
-SAMPLES = sorted((DATA / "nvidia_smi").glob("*.txt")) + sorted((DATA / "vllm_logs").glob("*.log"))
+SAMPLES = sorted((DATA / "npu_smi").glob("*.txt")) + sorted((DATA / "nvidia_smi").glob("*.txt"))
+SAMPLES += sorted((DATA / "vllm_logs").glob("*.log"))
 SAMPLES += sorted(SHARED.glob("npu_smi/*.txt")) + sorted(SHARED.glob("vllm_logs/*.log"))
 TEXTS = [p.read_text(encoding="utf-8", errors="replace") for p in SAMPLES]
+NPU_TEXTS = [
+    p.read_text(encoding="utf-8", errors="replace") for p in SAMPLES if p.parent.name == "npu_smi"
+]
 
 
 def every_parser(text: str) -> None:
@@ -41,8 +45,8 @@ def every_parser(text: str) -> None:
 
 
 @st.composite
-def mutated(draw: st.DrawFn) -> str:
-    text = draw(st.sampled_from(TEXTS))
+def mutated(draw: st.DrawFn, pool: list[str] = TEXTS) -> str:
+    text = draw(st.sampled_from(pool))
     for _ in range(draw(st.integers(1, 8))):
         if not text:
             break
@@ -58,6 +62,20 @@ def mutated(draw: st.DrawFn) -> str:
         else:
             text = text[i:j] + text[:i] + text[j:]
     return text
+
+
+def test_the_in_project_npu_smi_tables_are_fuzzed() -> None:
+    # they are the only npu-smi text on a fresh clone (../shared is development-only)
+    assert len([p for p in SAMPLES if p.parent == DATA / "npu_smi"]) >= 10
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mutated(NPU_TEXTS))
+def test_mutated_npu_smi_tables(text: str) -> None:
+    """The npu-smi parsers on their own tables, cut and spliced: parse or ParseError."""
+    for fn in (parse_npu_smi, parse_npu_smi_mapping):
+        with contextlib.suppress(ParseError):
+            fn(text)
 
 
 @pytest.mark.skipif(not TEXTS, reason="no recorded samples")

@@ -208,7 +208,8 @@ def parse_npu_smi(text: str) -> NpuSmiInfo:
                     chip.phy_id = int(ids[1])
                 elif second_id == "device":
                     chip.device_id = int(ids[1])
-            chip.bus_id = cells[1] or None
+            # An Atlas 200I A2 (310B4) prints Bus-Id "NA": no PCIe bus, not an address.
+            chip.bus_id = None if cells[1] in _NULL else cells[1]
             _assign(chip, head2, cells[2], n, line)
             info.chips.append(chip)
             pending = None

@@ -283,6 +283,15 @@ def judge_versions(platform_name: str, versions: Versions, attached: bool = Fals
                 reason=f"vLLM-Ascend {va} installed" if va else "vllm-ascend is not installed",
             )
         )
+        if versions.driver_version:
+            out.append(
+                Finding(
+                    subject="Ascend driver",
+                    status=Status.PASS,
+                    reason=f"Ascend driver {versions.driver_version} "
+                    "(/usr/local/Ascend/driver/version.info)",
+                )
+            )
         if versions.cann_version is None:
             out.append(Finding(subject="CANN", status=Status.FAIL, reason="CANN toolkit not found"))
         elif not versions.cann_env_sourced:

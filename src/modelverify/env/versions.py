@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import re
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 
 from modelverify.results import Model
@@ -42,6 +44,19 @@ CANN_DEFAULT_HOMES = (
     "/usr/local/Ascend/cann",
     "/usr/local/Ascend/latest",
 )
+DRIVER_HOME = "/usr/local/Ascend/driver"
+
+# Where a toolkit keeps its version, in the order we trust them. The toolkit's own install info
+# sits under "<arch>-linux/" (Ascend's install guide: `cat .../latest/<arch>-linux/
+# ascend_toolkit_install.info`); CANN 8.5+ single-tree installs also keep one at the top.
+_CANN_FILES = (
+    "ascend_toolkit_install.info",
+    "{arch}-linux/ascend_toolkit_install.info",
+    "version.cfg",
+    "runtime/version.info",
+    "compiler/version.info",
+    "version.info",
+)
 
 
 class PackageVersion(Model):
@@ -55,6 +70,7 @@ class Versions(Model):
     cann_version: str | None = None
     cann_home: str | None = None
     cann_env_sourced: bool | None = None
+    driver_version: str | None = None
     error: str | None = None
 
     def get(self, name: str) -> str | None:
@@ -93,23 +109,51 @@ def parse_cann_info(text: str) -> str | None:
     return None
 
 
-def find_cann(env: dict[str, str] | None = None) -> tuple[str | None, str | None, bool]:
-    """(version, home, environment sourced) of the CANN toolkit on this host."""
+def parse_driver_info(text: str) -> str | None:
+    """The driver release in ``/usr/local/Ascend/driver/version.info``.
+
+    ``package_version=`` (the HDK release, e.g. ``25.0.rc1.1``) when present, else
+    ``Version=``; older drivers print only ``Version=``."""
+    m = re.search(r"^\s*package_version\s*=\s*([\w.\-]+)", text, re.MULTILINE)
+    return m.group(1) if m else parse_cann_info(text)
+
+
+def find_driver(home: str | os.PathLike[str] = DRIVER_HOME) -> str | None:
+    """The Ascend driver version on this host, or None without a driver."""
+    try:
+        return parse_driver_info((Path(home) / "version.info").read_text(errors="replace"))
+    except OSError:
+        return None
+
+
+def _arches() -> list[str]:
+    # the toolkit names its folder by the machine ("aarch64-linux", "x86_64-linux"); a guide
+    # also shows "arm64-linux"
+    out = [platform.machine() or "x86_64", "aarch64", "x86_64", "arm64"]
+    return list(dict.fromkeys(out))
+
+
+def find_cann(
+    env: dict[str, str] | None = None, default_homes: Sequence[str] = CANN_DEFAULT_HOMES
+) -> tuple[str | None, str | None, bool]:
+    """(version, home, environment sourced) of the CANN toolkit on this host.
+
+    ``set_env.sh`` exports ``ASCEND_TOOLKIT_HOME`` / ``ASCEND_HOME_PATH``; without them the
+    default homes are tried. A home may be the toolkit root, whose ``latest`` link points at
+    the installed release: both are tried."""
     env = dict(os.environ) if env is None else env
     sourced = bool(env.get("ASCEND_TOOLKIT_HOME") or env.get("ASCEND_HOME_PATH"))
     homes = [env[k] for k in ("ASCEND_TOOLKIT_HOME", "ASCEND_HOME_PATH") if env.get(k)]
-    homes += list(CANN_DEFAULT_HOMES)
+    homes += list(default_homes)
+    bases: list[Path] = []
     for home in homes:
-        base = Path(home)
-        for name in (
-            "ascend_toolkit_install.info",
-            "version.cfg",
-            "runtime/version.info",
-            "compiler/version.info",
-            "version.info",
-        ):
-            p = base / name
-            if p.is_file():
+        bases += [Path(home), Path(home) / "latest"]
+    for base in dict.fromkeys(bases):
+        for pattern in _CANN_FILES:
+            for arch in _arches() if "{arch}" in pattern else [""]:
+                p = base / pattern.format(arch=arch)
+                if not p.is_file():
+                    continue
                 try:
                     version = parse_cann_info(p.read_text(errors="replace"))
                 except OSError:
@@ -131,6 +175,7 @@ def probe_versions(python: str | None) -> Versions:
         cann_version=cann,
         cann_home=home,
         cann_env_sourced=sourced if home else None,
+        driver_version=find_driver(),
         error=error,
     )
 
@@ -140,6 +185,8 @@ __all__ = [
     "PackageVersion",
     "Versions",
     "find_cann",
+    "find_driver",
     "parse_cann_info",
+    "parse_driver_info",
     "probe_versions",
 ]

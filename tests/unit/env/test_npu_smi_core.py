@@ -1,4 +1,6 @@
-"""npu-smi parsing on real recorded tables (../shared/samples and the seed's pasted table)."""
+"""npu-smi parsing on real recorded tables (../shared/samples and the seed's pasted table), bad
+input, and random text. The shared files are read in place, never copied into the project
+(../shared/samples/README.md); the tests skip when ../shared is absent."""
 
 from __future__ import annotations
 

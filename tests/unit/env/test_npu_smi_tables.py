@@ -29,11 +29,14 @@ def test_table_agrees_with_a_human_reading(name: str) -> None:
     chip_fields, proc_fields = EXPECTED["chip_fields"], EXPECTED["process_fields"]
     assert [[c[f] for f in chip_fields] for c in got["chips"]] == want["chips"]
     assert [[p[f] for f in proc_fields] for p in got["processes"]] == want["processes"]
+    if "hugepages" in want:
+        pages = [[c["hugepages_used_pages"], c["hugepages_total_pages"]] for c in got["chips"]]
+        assert pages == want["hugepages"]
 
 
 def test_every_collected_table_is_checked() -> None:
     files = {p.name for p in DATA.glob("*.txt")}
-    assert files == set(EXPECTED["tables"]) and len(files) >= 9
+    assert files == set(EXPECTED["tables"]) and len(files) >= 10
 
 
 def test_a3_selection_uses_logical_ids_not_npu_ids() -> None:
@@ -77,6 +80,37 @@ def test_health_words() -> None:
         got = {f.subject: f for f in judge_npu(bad, None)}
         assert got["NPU 1 chip 0 (310P3)"].status == status
         assert f"Health {word}" in got["NPU 1 chip 0 (310P3)"].reason
+
+
+def test_real_alarm_is_a_failure_and_na_bus_is_no_address() -> None:
+    """A real 310B4 (Atlas 200I A2) table with Health Alarm and Bus-Id NA."""
+    info = _table("10_310b4_alarm_bus_na_23.0.0.txt")
+    (chip,) = info["chips"]
+    assert chip["bus_id"] is None
+    (only,) = judge_npu(info, None)
+    assert only.status == Status.FAIL and "Health Alarm" in only.reason
+    # the selection is judged by the Device column (0), and still fails on health
+    assert judge_npu(info, "0")[0].status == Status.FAIL
+
+
+def test_a3_process_rows_land_on_the_right_chip() -> None:
+    """A3: NPU 0 has no processes, pid 990711 runs on NPU 1 chip 1 = device 3 (Phy-ID 3)."""
+    info = _table("13_a3_2npu_no_proc_in_npu0_25.2.0.txt")
+    busy = judge_npu(info, "3", engine_pids=set())
+    assert [f.subject for f in busy] == ["NPU 1 chip 1 (Ascend910) = device 3"]
+    assert busy[0].status == Status.WARN and "pid 990711 python 7746 MB" in busy[0].reason
+    assert judge_npu(info, "3", engine_pids={990711})[0].status == Status.PASS
+    assert judge_npu(info, "0", engine_pids=set())[0].status == Status.PASS  # NPU 0: none
+
+
+def test_two_duo_cards_number_their_chips_by_the_device_column() -> None:
+    """Two 300I Duo cards (NPU 1 and 2): devices 0-3, each chip with its own MindIE pid."""
+    info = _table("14_310p3_duo_2cards_mindie_24.1.0.1.txt")
+    assert [logical_id(c, []) for c in info["chips"]] == [0, 1, 2, 3]
+    (f,) = judge_npu(info, "2", engine_pids={3034986})
+    assert f.subject.startswith("NPU 2 chip 0") and f.status == Status.PASS
+    (f,) = judge_npu(info, "3", engine_pids={3034986})  # the other chip's pid is not ours
+    assert f.status == Status.WARN and "pid 3034989" in f.reason
 
 
 def test_mapping_parser_reads_a3_phy_column_and_mcu_rows() -> None:
