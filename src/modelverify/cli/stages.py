@@ -121,18 +121,31 @@ def _server_options(fn: F) -> F:
 
 @click.command()
 @_server_options
+@click.option(
+    "--max-model-len",
+    type=click.IntRange(min=1),
+    default=None,
+    help="The max model length the server was started with: models.list fails when "
+    "/v1/models reports another.",
+)
 def api(
     base_url: str,
     model: str | None,
     out: Path | None,
     api_key: str | None,
     api_key_file: Path | None,
+    max_model_len: int | None,
 ) -> None:
     """Run the OpenAI-API conformance checks against a server."""
     from modelverify.api.stage import run_api
 
     key = resolve_api_key(api_key, api_key_file)
-    res = run_api(base_url, served_model(base_url, model, key), api_key=key)
+    res = run_api(
+        base_url,
+        served_model(base_url, model, key),
+        api_key=key,
+        expected_max_model_len=max_model_len,
+    )
     _emit(res.model_dump_json(indent=2), out, "api")
 
 
