@@ -273,9 +273,7 @@ def _finish(outcome: RunOutcome) -> None:
     show_default=True,
     help="Seconds to wait for the engine.",
 )
-@click.pass_context
 def serve(
-    ctx: click.Context,
     model: str,
     engine_args: tuple[str, ...],
     out: Path | None,
@@ -286,18 +284,26 @@ def serve(
 ) -> None:
     """The serve stage alone: launch `vllm serve` for MODEL, wait until it is ready, read its
     start-up log and memory into serve.json, stop every engine process; flags after `--` go
-    to vLLM. Exit 0 when it served, 2 when it did not, 1 on bad input.
+    to vLLM. Exit 0 when it served, 1 on a warning or bad input, 2 when it did not serve.
 
     Example: modelverify serve /models/Qwen3-8B -- --max-model-len 8192
     """
-    ctx.invoke(
-        run,
-        model=model,
-        engine_args=engine_args,
-        stages="serve",
-        out=out,
-        api_key=api_key,
-        api_key_file=api_key_file,
-        engine_python=engine_python,
-        startup_timeout=startup_timeout,
+    if model.startswith("-"):
+        engine_args, model = (model, *engine_args), "demo"
+    outcome = execute(
+        RunOptions(
+            model=model,
+            engine_args=list(engine_args),
+            stages=("serve",),
+            out=out,
+            api_key=resolve_api_key(api_key, api_key_file),
+            engine_python=engine_python,
+            startup_timeout_s=startup_timeout,
+            argv=["modelverify", *sys.argv[1:]],
+        )
     )
+    # one stage: its own status is the verdict (run's would count the others as skipped)
+    res = outcome.results.get("serve")
+    status = res.status.value if res is not None else "fail"
+    click.echo(f"serve: {status}; run directory: {outcome.run_dir.path}")
+    sys.exit({"pass": 0, "warn": 1}.get(status, 2))
