@@ -42,7 +42,7 @@ def render(results: dict[str, Any], run_dir: Path, lang: str = "zh") -> str:
         sections.env_section(st.get("env"), t, lang),
         sections.serve_section(st.get("serve"), results.get("run", {}), run_dir, t, lang),
         sections.api_section(st.get("api"), t, lang),
-        sections.perf_section(st.get("perf"), t, lang),
+        sections.perf_section(st.get("perf"), t, lang, st.get("serve"), st.get("env")),
         sections.accuracy_section(st.get("accuracy"), t, lang, st.get("perf")),
         sections.compat_section(st.get("compat"), st.get("serve"), t, lang),
         sections.summary_section(results, t, lang),

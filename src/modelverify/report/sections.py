@@ -7,8 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from modelverify.env.stage import logical_id
+from modelverify.redact import redact_args
 from modelverify.report import conclusions as C
 from modelverify.report.i18n import strings
+from modelverify.report.notes import accuracy_note, memory_row
 from modelverify.report.verdict import ROWS, RULES_EN, RULES_ZH, overall_verdict, row_status
 
 Strings = dict[str, str]
@@ -308,7 +310,7 @@ def serve_section(serve: D | None, run: D, run_dir: Path, t: Strings, lang: str)
     if serve is None:
         return "\n\n".join([*out, skipped(serve, t)])
     if serve.get("command"):
-        out.append(code(shell_command(serve["command"]), "bash"))
+        out.append(code(shell_command(redact_args(serve["command"])), "bash"))
     if serve.get("mode") == "attach":
         out.append(t["sv_attach"].format(url=serve.get("base_url")))
     excerpt = log_excerpt(run_dir / "server.log")
@@ -433,8 +435,8 @@ def device_memory_table(serve: D, lang: str) -> str | None:
     if per_dev:
         total = "; ".join(f"{d}: {m:,} MiB" for d, m in per_dev.items())
         parts.append(("合计: " if zh else "total: ") + total)
-    if note:
-        parts.append(f"⚠️ {note}")
+    if note:  # the serve stage's English note, quoted as such in the Chinese report
+        parts.append(f"⚠️ {strings(lang)['quoted']}{note}")
     return "\n\n".join(parts)
 
 
@@ -514,7 +516,9 @@ def api_section(api: D | None, t: Strings, lang: str) -> str:
 # -- 4 perf -------------------------------------------------------------------------------------
 
 
-def perf_section(perf: D | None, t: Strings, lang: str) -> str:
+def perf_section(
+    perf: D | None, t: Strings, lang: str, serve: D | None = None, env: D | None = None
+) -> str:
     from modelverify.perf.metrics import FORMULAS, NAME_MAP
 
     out = [f"## {t['s_perf']}"]
@@ -615,7 +619,7 @@ def perf_section(perf: D | None, t: Strings, lang: str) -> str:
             [[k.upper(), v["vllm"], v["guidellm"], v["aisbench"]] for k, v in NAME_MAP.items()],
         )
     )
-    out.append(perf_summary(perf, t, lang))
+    out.append(perf_summary(perf, t, lang, serve, env))
     out += perf_extras(perf, lang)
     if perf.get("slo_tests"):
         zh = lang != "en"
@@ -768,8 +772,11 @@ def perf_extras(perf: D, lang: str) -> list[str]:
     return out
 
 
-def perf_summary(perf: D, t: Strings, lang: str) -> str:
-    """The seed's closing table of the performance section."""
+def perf_summary(
+    perf: D, t: Strings, lang: str, serve: D | None = None, env: D | None = None
+) -> str:
+    """The seed's closing table of the performance section; its last row is the engine's
+    memory as the serve stage recorded it (HBM / GPU memory / RSS by device kind)."""
     seq, conc = perf.get("sequential") or {}, perf.get("concurrent") or {}
     lat = (seq.get("latency_ms") or {}).get("mean")
     ok = conc.get("successes") == conc.get("requests") and seq.get("successes") == seq.get(
@@ -803,6 +810,7 @@ def perf_summary(perf: D, t: Strings, lang: str) -> str:
             ("✅ 稳定" if zh else "✅ stable") if ok else ("⚠️ 有失败" if zh else "⚠️ failures"),
             ("所有请求成功返回" if zh else "every request succeeded") if ok else C.perf(perf, lang),
         ],
+        memory_row(serve, env, lang),
     ]
     return table(["评估项" if zh else "Item", t["result"], t["reason"]], rows)
 
@@ -891,6 +899,7 @@ def accuracy_section(acc: D | None, t: Strings, lang: str, perf: D | None = None
     ]
     out.append(table([t["item"], t["content"]], rows))
     out.append(conclusion(acc.get("status"), C.accuracy(acc, lang), t))
+    out.append(accuracy_note(acc, lang))
     return "\n\n".join(out)
 
 
@@ -997,55 +1006,27 @@ def summary_section(results: D, t: Strings, lang: str) -> str:
     return "\n\n".join(out)
 
 
-FLAG_HELP = {
-    "zh": {
-        "--tensor-parallel-size": "张量并行的设备数",
-        "--max-model-len": "最大上下文长度 (tokens)",
-        "--gpu-memory-utilization": "可用于模型与 KV 缓存的显存比例",
-        "--trust-remote-code": "允许执行模型仓库中的自定义代码(安全风险,需确认来源)",
-        "--enforce-eager": "关闭图编译/图捕获,启动更快、吞吐略低",
-        "--host": "监听地址(默认仅本机 127.0.0.1)",
-        "--port": "监听端口",
-        "--dtype": "权重与计算的数据类型",
-        "--max-num-seqs": "同时调度的最大序列数",
-        "--model": "模型路径或 ID",
-        "--api-key": "API 密钥(报告中已隐藏)",
-    },
-    "en": {
-        "--tensor-parallel-size": "number of devices for tensor parallelism",
-        "--max-model-len": "maximum context length (tokens)",
-        "--gpu-memory-utilization": "share of device memory for weights and KV cache",
-        "--trust-remote-code": "runs custom code from the model repository (a security risk)",
-        "--enforce-eager": "no graph compilation/capture: faster start, a little slower serving",
-        "--host": "address to listen on (default: 127.0.0.1 only)",
-        "--port": "port to listen on",
-        "--dtype": "data type of weights and compute",
-        "--max-num-seqs": "maximum sequences scheduled at once",
-        "--model": "model path or id",
-        "--api-key": "API key (hidden in this report)",
-    },
-}
-
-
 def appendix_section(results: D, run_dir: Path, t: Strings, lang: str) -> str:
-    serve = results["stages"].get("serve") or {}
+    from modelverify.report.flags import flag_rows
+    from modelverify.report.repro import reproduction
+
+    st = results["stages"]
+    serve = st.get("serve") or {}
     run = results.get("run", {})
     out = [f"## {t['s_appendix']}"]
     cmd = serve.get("command") or []
     if cmd:
-        out.append(code(shell_command(cmd), "bash"))
-        helps = FLAG_HELP["en" if lang == "en" else "zh"]
-        flags = [a.split("=")[0] for a in cmd if a.startswith("--")]
-        rows = [[f"`{f}`", helps.get(f, "")] for f in dict.fromkeys(flags)]
-        out.append(f"### {t['flag_expl']}\n\n" + table([t["param"], t["reason"]], rows))
+        out.append(code(shell_command(redact_args(cmd)), "bash"))
+    rows = flag_rows(serve, st.get("env"), run, lang)
+    if rows:
+        out.append(
+            f"### {t['flag_expl']}\n\n"
+            + table([t["param"], t["value"], t["source"], t["reason"]], rows)
+        )
     out.append(
         f"### {t['verdict_rules']}\n\n"
         + "\n".join(f"- {r}" for r in (RULES_EN if lang == "en" else RULES_ZH))
     )
-    argv = run.get("argv") or []
-    out.append(
-        f"### {t['repro']}\n\n"
-        + code(" ".join(argv) or "modelverify run", "bash")
-        + f"\n\n{t['run_dir']}: `{run_dir}`"
-    )
+    out += reproduction(results, run_dir, lang)
+    out.append(f"{t['run_dir']}: `{run_dir}`")
     return "\n\n".join(out)
