@@ -159,15 +159,25 @@ def test_ctrl_c_during_perf_keeps_results_and_stops_the_engine(
     assert engine_pids_left(out) == []
 
 
+THRESHOLD = "50"  # % (see below)
+
+
 def test_compare_two_demo_runs_and_a_degraded_one(tmp_path: Path, demo_model: Path) -> None:
-    """Same settings -> no significant regression; --max-num-seqs 1 -> throughput regression."""
+    """Same settings -> no significant regression; --max-num-seqs 1 -> throughput regression.
+
+    On this 2-core CPU host two launches of the same engine, with nothing else running, drifted
+    +33% on concurrent TPOT (95% CI +29.5..+36.9%): the host's noise between launches, which
+    no interval over one run's requests can see. The threshold is set above it, as the README
+    tells users of such hosts to do; --max-num-seqs 1 costs ~89% of throughput, far past it.
+    """
     runs: dict[str, Path] = {}
     a_dir = str(tmp_path / "a")
+    judged = ["--baseline", a_dir, "--baseline-threshold", THRESHOLD]
     for name, extra in (
         ("a", []),
         # b and slow are also judged in the run itself: against a as baseline, and an SLO
-        ("b", ["--baseline", a_dir, "--slo", "e2el_ms=600000"]),
-        ("slow", ["--baseline", a_dir, "--", "--max-num-seqs", "1"]),
+        ("b", [*judged, "--slo", "e2el_ms=600000"]),
+        ("slow", [*judged, "--", "--max-num-seqs", "1"]),
     ):
         out = tmp_path / name
         proc = subprocess.run(
@@ -179,7 +189,7 @@ def test_compare_two_demo_runs_and_a_degraded_one(tmp_path: Path, demo_model: Pa
         assert (out / "perf.json").is_file(), proc.stderr[-2000:]
         runs[name] = out
     same = subprocess.run(
-        mv("compare", str(runs["a"]), str(runs["b"]), "--json"),
+        mv("compare", str(runs["a"]), str(runs["b"]), "--json", "--threshold", THRESHOLD),
         capture_output=True,
         text=True,
         timeout=120,
@@ -187,7 +197,7 @@ def test_compare_two_demo_runs_and_a_degraded_one(tmp_path: Path, demo_model: Pa
     data = json.loads(same.stdout)
     assert same.returncode == 0 and data["regressions"] == [], data["regressions"]
     bad = subprocess.run(
-        mv("compare", str(runs["a"]), str(runs["slow"]), "--json"),
+        mv("compare", str(runs["a"]), str(runs["slow"]), "--json", "--threshold", THRESHOLD),
         capture_output=True,
         text=True,
         timeout=120,

@@ -31,7 +31,12 @@ def parse_levels(text: str | None) -> list[int]:
     return sorted(set(levels))
 
 
-def perf_options(slo: str | None, attainment: float, baseline: Path | None) -> dict[str, Any]:
+def perf_options(
+    slo: str | None,
+    attainment: float,
+    baseline: Path | None,
+    baseline_threshold: float | None = None,
+) -> dict[str, Any]:
     """Perf settings from the command line, checked before anything is launched."""
     from modelverify.perf.slo import parse_slo
 
@@ -48,6 +53,10 @@ def perf_options(slo: str | None, attainment: float, baseline: Path | None) -> d
                 "directory whose perf stage ran"
             )
         out["baseline"] = str(baseline.resolve())
+        if baseline_threshold is not None:
+            out["baseline_threshold_pct"] = baseline_threshold
+    elif baseline_threshold is not None:
+        raise ConfigError("--baseline-threshold goes with --baseline RUN_DIR: add it, or drop it")
     return out
 
 
@@ -124,6 +133,13 @@ def perf_options(slo: str | None, attainment: float, baseline: Path | None) -> d
     help="An earlier run directory: perf fails on a significant regression against it.",
 )
 @click.option(
+    "--baseline-threshold",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="With --baseline: the regression threshold in % (default 25), passed with 95% "
+    "confidence; two identical launches on a busy 2-core CPU host drifted up to 33%.",
+)
+@click.option(
     "--support-matrix",
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
     help="A newer vLLM-Ascend supported_models.md than the packaged copy.",
@@ -165,6 +181,7 @@ def run(
     slo_attainment: float,
     sweep: str | None,
     baseline: Path | None,
+    baseline_threshold: float | None,
     support_matrix: Path | None,
     server_log: Path | None,
     resume_dir: Path | None,
@@ -213,7 +230,10 @@ def run(
             startup_timeout_s=startup_timeout,
             support_matrix=str(support_matrix) if support_matrix else None,
             server_log=str(server_log) if server_log else None,
-            perf={**perf_options(slo, slo_attainment, baseline), "sweep": parse_levels(sweep)},
+            perf={
+                **perf_options(slo, slo_attainment, baseline, baseline_threshold),
+                "sweep": parse_levels(sweep),
+            },
             accuracy={
                 "limit": limit,
                 "dataset": dataset,

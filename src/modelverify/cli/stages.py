@@ -196,6 +196,13 @@ def api(
     type=click.Path(file_okay=False, exists=True, path_type=Path),
     help="An earlier run directory to judge against.",
 )
+@click.option(
+    "--baseline-threshold",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="With --baseline: the regression threshold in % (default 25), passed with 95% "
+    "confidence; two identical launches on a busy 2-core CPU host drifted up to 33%.",
+)
 def perf(
     base_url: str,
     model: str | None,
@@ -219,6 +226,7 @@ def perf(
     slo: str | None,
     slo_attainment: float,
     baseline: Path | None,
+    baseline_threshold: float | None,
 ) -> None:
     """Latency and throughput, streamed (TTFT/TPOT/ITL/E2EL): the seed's two tests, plus a
     concurrency sweep, request-rate mode, synthetic or file workloads, SLO goodput."""
@@ -247,7 +255,7 @@ def perf(
         burstiness=burstiness,
         rate_requests=rate_requests,
         rate_max_concurrency=rate_max_concurrency,
-        **perf_options(slo, slo_attainment, baseline),
+        **perf_options(slo, slo_attainment, baseline, baseline_threshold),
     )
     from modelverify.progress import load_progress
 
