@@ -29,6 +29,31 @@ def api_key_options(fn: F) -> F:
     return fn
 
 
+def launch_options(fn: F) -> F:
+    """How to start the engine: its interpreter and how long to wait for it."""
+    fn = click.option(
+        "--startup-timeout",
+        type=float,
+        default=600.0,
+        show_default=True,
+        help="Seconds to wait for the engine.",
+    )(fn)
+    fn = click.option(
+        "--engine-python",
+        help="Python of the engine's environment (default: this one or `vllm` on PATH).",
+    )(fn)
+    return fn
+
+
+baseline_threshold_option = click.option(
+    "--baseline-threshold",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="With --baseline: the regression threshold in % (default 25), passed with 95% "
+    "confidence; two identical launches on a busy 2-core CPU host drifted up to 33%.",
+)
+
+
 def resolve_api_key(api_key: str | None, api_key_file: Path | None) -> str | None:
     if api_key and api_key_file:
         raise ConfigError("give --api-key or --api-key-file, not both")

@@ -10,7 +10,9 @@ import click
 
 from modelverify.cli.options import (
     api_key_options,
+    baseline_threshold_option,
     check_tolerance,
+    launch_options,
     resolve_api_key,
     tolerance_option,
 )
@@ -78,17 +80,7 @@ def perf_options(
     "--served-model-name", help="Model id to use in requests (default: the first in /v1/models)."
 )
 @api_key_options
-@click.option(
-    "--engine-python",
-    help="Python of the engine's environment (default: this one or `vllm` on PATH).",
-)
-@click.option(
-    "--startup-timeout",
-    type=float,
-    default=600.0,
-    show_default=True,
-    help="Seconds to wait for the engine.",
-)
+@launch_options
 @click.option("--limit", type=int, default=None, help="GSM8K items (default: all 1319).")
 @click.option(
     "--dataset",
@@ -132,13 +124,7 @@ def perf_options(
     type=click.Path(file_okay=False, exists=True, path_type=Path),
     help="An earlier run directory: perf fails on a significant regression against it.",
 )
-@click.option(
-    "--baseline-threshold",
-    type=click.FloatRange(min=0),
-    default=None,
-    help="With --baseline: the regression threshold in % (default 25), passed with 95% "
-    "confidence; two identical launches on a busy 2-core CPU host drifted up to 33%.",
-)
+@baseline_threshold_option
 @click.option(
     "--support-matrix",
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
@@ -282,17 +268,7 @@ def _finish(outcome: RunOutcome) -> None:
     help="Run directory (default: runs/<time>-<model>).",
 )
 @api_key_options
-@click.option(
-    "--engine-python",
-    help="Python of the engine's environment (default: this one or `vllm` on PATH).",
-)
-@click.option(
-    "--startup-timeout",
-    type=float,
-    default=600.0,
-    show_default=True,
-    help="Seconds to wait for the engine.",
-)
+@launch_options
 def serve(
     model: str,
     engine_args: tuple[str, ...],

@@ -11,6 +11,7 @@ import click
 from modelverify.cli.options import (
     F,
     api_key_options,
+    baseline_threshold_option,
     check_tolerance,
     resolve_api_key,
     served_model,
@@ -196,13 +197,7 @@ def api(
     type=click.Path(file_okay=False, exists=True, path_type=Path),
     help="An earlier run directory to judge against.",
 )
-@click.option(
-    "--baseline-threshold",
-    type=click.FloatRange(min=0),
-    default=None,
-    help="With --baseline: the regression threshold in % (default 25), passed with 95% "
-    "confidence; two identical launches on a busy 2-core CPU host drifted up to 33%.",
-)
+@baseline_threshold_option
 def perf(
     base_url: str,
     model: str | None,
