@@ -30,6 +30,13 @@ OnEvent = Callable[[dict[str, Any], float], None]
 _HEAD, _BODY, _DONE = 0, 1, 2
 
 
+def _engine_alive() -> bool:
+    from modelverify import client  # the supervisor's liveness check, when one is set
+
+    check = client._engine_alive
+    return True if check is None else check()
+
+
 class _Request:
     __slots__ = ("closed_unanswered", "done_at", "error", "future", "on_event", "path", "started")
 
@@ -359,7 +366,11 @@ class RawStreamPool:
             if done:
                 return req.future.result()
             now = time.perf_counter()
-            if now - conn.last_io > self.read_timeout:
+            if not _engine_alive():
+                # a supervised engine that died may leave the socket open (a child still holds
+                # it): do not wait out the read timeout for bytes that will never come
+                conn._fail(EndpointError(f"POST {req.path}: the engine process exited"))
+            elif now - conn.last_io > self.read_timeout:
                 what = "first byte" if not req.started else "next chunk"
                 conn._fail(
                     EndpointError(
