@@ -35,8 +35,13 @@ def watch_engine(alive: Callable[[], bool] | None) -> None:
     _engine_alive = alive
 
 
+def _engine_is_alive() -> bool:
+    """The supervised engine is running, or nothing is supervised (attach mode, tests)."""
+    return _engine_alive is None or _engine_alive()
+
+
 def _raise_if_engine_dead(what: str) -> None:
-    if _engine_alive is not None and not _engine_alive():
+    if not _engine_is_alive():
         raise EngineError(f"the engine process exited during {what}; see server.log for why")
 
 
@@ -116,6 +121,7 @@ class OpenAIClient:
                     connect_timeout=t.connect or 10.0,
                     read_timeout=t.read or 300.0,
                     total_timeout=t.pool or 600.0,
+                    alive=_engine_is_alive,
                 )
 
     async def __aenter__(self) -> OpenAIClient:

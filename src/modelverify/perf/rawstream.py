@@ -30,21 +30,13 @@ OnEvent = Callable[[dict[str, Any], float], None]
 _HEAD, _BODY, _DONE = 0, 1, 2
 
 
-def _engine_alive() -> bool:
-    from modelverify import client  # the supervisor's liveness check, when one is set
-
-    check = client._engine_alive
-    return True if check is None else check()
-
-
 class _Request:
-    __slots__ = ("closed_unanswered", "done_at", "error", "future", "on_event", "path", "started")
+    __slots__ = ("closed_unanswered", "error", "future", "on_event", "path", "started")
 
     def __init__(self, path: str, on_event: OnEvent, future: asyncio.Future[float]):
         self.path = path
         self.on_event = on_event
         self.future = future
-        self.done_at: float | None = None
         self.error: BaseException | None = None
         self.started = False  # a response byte arrived
         self.closed_unanswered = False  # the server closed the connection before any byte
@@ -208,7 +200,6 @@ class _Conn(asyncio.Protocol):
             payload = b"\n".join(datas)
         if payload == b"[DONE]":
             # [DONE] is the server's promise that nothing follows
-            req.done_at = t
             req.future.set_result(t)
             return
         try:
@@ -263,6 +254,7 @@ class RawStreamPool:
         connect_timeout: float = 10.0,
         read_timeout: float = 300.0,
         total_timeout: float = 600.0,
+        alive: Callable[[], bool] = lambda: True,
     ):
         u = urlsplit(base_url)
         if u.scheme != "http" or not u.hostname:
@@ -278,6 +270,7 @@ class RawStreamPool:
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
         self.total_timeout = total_timeout
+        self.alive = alive  # the supervised engine's liveness, checked while a request waits
         self._idle: list[_Conn] = []
         self._all: set[_Conn] = set()
 
@@ -366,7 +359,7 @@ class RawStreamPool:
             if done:
                 return req.future.result()
             now = time.perf_counter()
-            if not _engine_alive():
+            if not self.alive():
                 # a supervised engine that died may leave the socket open (a child still holds
                 # it): do not wait out the read timeout for bytes that will never come
                 conn._fail(EndpointError(f"POST {req.path}: the engine process exited"))
