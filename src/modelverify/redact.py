@@ -8,6 +8,7 @@ SECRET_FLAGS = ("--api-key", "--hf-token", "--token")
 _URL_CRED = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/@\s:]+(?::[^/@\s]*)?@", re.I)
 _BEARER = re.compile(r"(Bearer\s+)[A-Za-z0-9._~+/=-]+", re.I)
 MASK = "***"
+SECRET_ENV_WORDS = ("KEY", "TOKEN", "SECRET", "PASSWORD")
 
 
 def redact_args(args: list[str]) -> list[str]:
@@ -30,6 +31,11 @@ def redact_args(args: list[str]) -> list[str]:
     return out
 
 
+def redact_env(env: dict[str, str]) -> dict[str, str]:
+    """Environment variables with the values of secret-looking names masked."""
+    return {k: MASK if any(w in k.upper() for w in SECRET_ENV_WORDS) else v for k, v in env.items()}
+
+
 def redact_text(text: str, secrets: list[str] | None = None) -> str:
     """``text`` with known secret values, bearer tokens and URL credentials masked."""
     for s in secrets or []:
@@ -39,4 +45,4 @@ def redact_text(text: str, secrets: list[str] | None = None) -> str:
     return _URL_CRED.sub(r"\g<scheme>" + MASK + "@", text)
 
 
-__all__ = ["redact_args", "redact_text"]
+__all__ = ["MASK", "redact_args", "redact_env", "redact_text"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from modelverify.redact import MASK, redact_args
+from modelverify.redact import redact_args, redact_env
 
 D = dict[str, Any]
 
@@ -215,13 +215,6 @@ WORDS = {
     },
 }
 
-SECRET_ENV_WORDS = ("KEY", "TOKEN", "SECRET", "PASSWORD")
-
-
-def redact_env(env: dict[str, str]) -> dict[str, str]:
-    """Environment variables with the values of secret-looking names masked."""
-    return {k: MASK if any(w in k.upper() for w in SECRET_ENV_WORDS) else v for k, v in env.items()}
-
 
 def _is_flag(a: str) -> bool:
     # "-1" and "-.5" are values; "-tp", "-O3" and "--port" are flags
@@ -313,4 +306,4 @@ def flag_rows(serve: D, env: D | None, run: D, lang: str) -> list[list[Any]]:
     return rows
 
 
-__all__ = ["FLAG_HELP", "SHORT_FLAGS", "engine_flags", "flag_rows", "redact_env"]
+__all__ = ["FLAG_HELP", "SHORT_FLAGS", "engine_flags", "flag_rows"]

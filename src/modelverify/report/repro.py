@@ -10,8 +10,7 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-from modelverify.redact import redact_args, redact_text
-from modelverify.report.flags import redact_env
+from modelverify.redact import redact_args, redact_env, redact_text
 
 D = dict[str, Any]
 
