@@ -44,12 +44,21 @@ class EngineError(ModelVerifyError):
 
 
 class EngineStartError(EngineError):
-    """Start-up failed or timed out; ``log_tail`` holds the last lines of the server log."""
+    """Start-up failed or timed out; ``log_tail`` holds the last lines of the server log and
+    ``diagnosis`` the matching rule (id, advice, root cause, excerpt) when the log shows one."""
 
-    def __init__(self, message: str, *, log_tail: str = "", command: list[str] | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        log_tail: str = "",
+        command: list[str] | None = None,
+        diagnosis: dict[str, object] | None = None,
+    ):
         super().__init__(message)
         self.log_tail = log_tail
         self.command = command or []
+        self.diagnosis = diagnosis
 
 
 class EndpointError(ModelVerifyError):

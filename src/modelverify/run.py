@@ -450,6 +450,7 @@ def execute(opts: RunOptions, say: Say = lambda s: print(s, file=sys.stderr)) ->
             except EngineStartError as exc:
                 sres.status, sres.reason = Status.FAIL, redact_text(str(exc), secrets)
                 sres.error = redact_text(exc.log_tail, secrets)
+                sres.diagnosis = _redacted_diagnosis(exc.diagnosis, secrets)
             _add_log_facts(sres, cfg.log_path, secrets)
             record(sres, t0)
             _check_kv_prediction(results, sres, run_dir)
@@ -688,6 +689,16 @@ def _add_log_facts(sres: ServeResult, log_path: Path, secrets: list[str]) -> Non
         sres.log_facts = parse_log_facts(text)
     except ModelVerifyError as exc:
         sres.log_facts = {"parse_error": str(exc)}
+
+
+def _redacted_diagnosis(diag: dict[str, Any] | None, secrets: list[str]) -> dict[str, Any] | None:
+    if diag is None:
+        return None
+    out = dict(diag)
+    if out.get("root_cause"):
+        out["root_cause"] = redact_text(out["root_cause"], secrets)
+    out["excerpt"] = [redact_text(x, secrets) for x in out.get("excerpt") or []]
+    return out
 
 
 def _int_flag(args: list[str], name: str) -> int | None:

@@ -99,30 +99,51 @@ def test_full_demo_run_writes_every_section(tmp_path: Path, demo_model: Path, br
     assert engine_pids_left(out) == []
 
 
-def test_engine_that_dies_at_startup_reports_the_log_tail(tmp_path: Path, demo_model: Path) -> None:
+# Each a real start-up failure of the CPU engine, with the rule that must name it.
+STARTUP_FAILURES = {
+    "max-model-len-over-the-model": (
+        ["--max-model-len", "999999"],
+        {},
+        "max_model_len_over_model_limit",
+    ),
+    "kv-cache-too-small": (
+        ["--max-model-len", "100000"],
+        {"VLLM_ALLOW_LONG_MAX_MODEL_LEN": "1", "VLLM_CPU_KVCACHE_SPACE": "1"},
+        "kv_cache_too_small",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(STARTUP_FAILURES), ids=list(STARTUP_FAILURES))
+def test_engine_that_dies_at_startup_gives_the_diagnosis_and_exit_1(
+    tmp_path: Path, demo_model: Path, case: str
+) -> None:
+    import os
+
+    flags, env, rule = STARTUP_FAILURES[case]
     out = tmp_path / "run"
+    t0 = time.monotonic()
     proc = subprocess.run(
-        mv(
-            "run",
-            "demo",
-            "--stages",
-            "serve,report",
-            "--out",
-            str(out),
-            "--",
-            "--max-model-len",
-            "999999",
-        ),
+        mv("run", "demo", "--stages", "env,serve,report", "--out", str(out), "--", *flags),
         capture_output=True,
         text=True,
         timeout=600,
+        env={**os.environ, **env},
     )
-    assert proc.returncode == 2, proc.stderr[-2000:]
+    took = time.monotonic() - t0
+    assert proc.returncode == 1, proc.stderr[-2000:]
     serve = json.loads((out / "serve.json").read_text())
-    assert serve["status"] == "fail"
+    assert serve["status"] == "fail" and serve["diagnosis"]["id"] == rule, serve["diagnosis"]
     assert "exited with code" in serve["reason"] and "server.log" in serve["reason"]
-    assert "999999" in serve["error"] or "max_model_len" in serve["error"].lower()
+    # the one line that says what to change is the last thing printed
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: the engine did not start: "), last
+    assert serve["diagnosis"]["advice"] in last
+    # the report is written and shows the diagnosis with the log lines behind it
+    md = (out / "report.md").read_text()
+    assert f"`{rule}`" in md and serve["diagnosis"]["excerpt"][0] in md
     assert engine_pids_left(out) == []
+    print(f"{case}: exit 1 after {took:.1f} s")
 
 
 @pytest.mark.parametrize(

@@ -256,7 +256,29 @@ def _finish(outcome: RunOutcome) -> None:
             {k: v.model_dump(mode="json") for k, v in outcome.results.items()}
         )
     click.echo(f"verdict: {verdict}; run directory: {outcome.run_dir.path}")
+    failed_start = startup_failure(outcome)
+    if failed_start is not None:
+        # nothing about the model was judged: like bad input, the fix is in the launch settings
+        click.echo(f"error: the engine did not start: {failed_start}", err=True)
+        sys.exit(1)
     sys.exit(EXIT_CODES[verdict])
+
+
+def startup_failure(outcome: RunOutcome) -> str | None:
+    """The diagnosis line when this run launched an engine that never became ready."""
+    res = outcome.results.get("serve")
+    if (
+        res is None
+        or res.status.value != "fail"
+        or getattr(res, "mode", None) != "launch"
+        or getattr(res, "ready_after_s", None) is not None
+    ):
+        return None
+    diag = getattr(res, "diagnosis", None) or {}
+    if diag.get("advice"):
+        cause = diag.get("root_cause")
+        return f"{diag['advice']}" + (f" [{cause[:300]}]" if cause else "")
+    return res.reason
 
 
 @click.command()
@@ -280,7 +302,8 @@ def serve(
 ) -> None:
     """The serve stage alone: launch `vllm serve` for MODEL, wait until it is ready, read its
     start-up log and memory into serve.json, stop every engine process; flags after `--` go
-    to vLLM. Exit 0 when it served, 1 on a warning or bad input, 2 when it did not serve.
+    to vLLM. Exit 0 when it served, 1 on a warning, bad input or an engine that did not start
+    (the diagnosis says what to change), 2 when it started and then failed.
 
     Example: modelverify serve /models/Qwen3-8B -- --max-model-len 8192
     """
@@ -302,4 +325,7 @@ def serve(
     res = outcome.results.get("serve")
     status = res.status.value if res is not None else "fail"
     click.echo(f"serve: {status}; run directory: {outcome.run_dir.path}")
-    sys.exit({"pass": 0, "warn": 1}.get(status, 2))
+    failed_start = startup_failure(outcome)
+    if failed_start is not None:
+        click.echo(f"error: the engine did not start: {failed_start}", err=True)
+    sys.exit({"pass": 0, "warn": 1}.get(status, 1 if failed_start else 2))

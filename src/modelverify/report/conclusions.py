@@ -186,7 +186,7 @@ def env_packages(env: D, lang: str) -> str:
 def serve(s: D, lang: str) -> str:
     t = _t(lang)
     if s.get("status") == "fail":
-        return t["serve_fail"].format(why=s.get("reason", ""))
+        return t["serve_fail"].format(why=quoted(s.get("reason", ""), lang))
     if s.get("mode") == "attach":
         return t["serve_attach"].format(url=s.get("base_url"))
     kv = (s.get("log_facts") or {}).get("kv_cache_tokens")

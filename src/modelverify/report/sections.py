@@ -316,6 +316,14 @@ def serve_section(serve: D | None, run: D, run_dir: Path, t: Strings, lang: str)
     excerpt = log_excerpt(run_dir / "server.log")
     if excerpt:
         out.append(code(excerpt, "text"))
+    diag = serve.get("diagnosis") or {}
+    if serve.get("status") == "fail" and diag.get("advice"):
+        out.append(
+            t["sv_diagnosis"].format(id=diag.get("id"), advice=C.quoted(diag["advice"], lang))
+        )
+        lines = diag.get("excerpt") or ([diag["root_cause"]] if diag.get("root_cause") else [])
+        if lines:
+            out.append(code("\n".join(lines), "text"))
     facts = serve.get("log_facts") or {}
     mem = serve.get("memory_total_bytes")
     rows = [

@@ -27,7 +27,7 @@ RULES_ZH = [
     "每个部分取其阶段结果:通过 / 警告 / 失败 / 跳过,并给出原因。",
     "总体:全部通过 → 完全适配;有警告或有阶段被跳过 → 部分适配;任一失败 → 不适配。",
     "性能与精度只有在给定阈值(SLO、基线或参考分数)时才判定达标;未给阈值时数据仅供参考。",
-    "`modelverify run` 的退出码:完全适配 0,部分适配 1,不适配 2。",
+    "`modelverify run` 的退出码:完全适配 0,部分适配 1,不适配 2;输入有误或引擎未能启动(尚未评判模型)时为 1,并给出诊断。",
 ]
 RULES_EN = [
     "Each section takes its stage's result: pass / warn / fail / skipped, with the reason.",
@@ -35,7 +35,8 @@ RULES_EN = [
     "failure → not adapted.",
     "Performance and accuracy are judged only against a given threshold (SLO, baseline or "
     "reference score); without one their figures are informative.",
-    "Exit code of `modelverify run`: 0 fully, 1 partially, 2 not adapted.",
+    "Exit code of `modelverify run`: 0 fully, 1 partially, 2 not adapted; 1 also when the input "
+    "was bad or the engine did not start (the model was not judged), with the diagnosis.",
 ]
 
 

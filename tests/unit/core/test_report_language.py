@@ -311,3 +311,26 @@ def test_english_report_keeps_english(tmp_path: Path) -> None:
     md = render(_results(tmp_path, "npu", False), tmp_path, "en")
     assert "retried requests" in md and "throughput vs perf stage" in md
     assert "重试" not in md and "依据" not in md
+
+
+def test_failed_start_shows_the_diagnosis_in_both_languages(tmp_path: Path) -> None:
+    from modelverify.serve.diagnose import diagnose
+
+    log = (DATA / "vllm_logs" / "cpu_v0.32.0_kv_cache_too_small_fail.log").read_text()
+    diag = diagnose(log)
+    assert diag is not None and diag.id == "kv_cache_too_small"
+    res = _results(tmp_path, "cpu", False)
+    (tmp_path / "server.log").write_text(log)
+    res["stages"]["serve"].update(
+        status="fail",
+        reason="engine exited with code 1",
+        ready_after_s=None,
+        log_facts=parse_vllm_log(log).model_dump(mode="json"),
+        diagnosis=diag.model_dump(mode="json"),
+    )
+    zh = render(res, tmp_path, "zh")
+    assert "规则 `kv_cache_too_small`" in zh and diag.excerpt[0] in zh
+    found = [(ln, m.group(0)) for ln in _prose(zh) for m in SENTENCE.finditer(ln)]
+    assert found == [], found
+    en = render(res, tmp_path, "en")
+    assert diag.advice in en and "rule `kv_cache_too_small`" in en
