@@ -125,12 +125,10 @@ def device_memory_after_load(
     return [], None, None
 
 
-def parse_log_facts(text: str) -> dict[str, Any] | None:
-    """The start-up log parsed into facts, when the parser is available."""
-    try:
-        from modelverify.serve.logparse import parse_vllm_log
-    except ImportError:
-        return None
+def parse_log_facts(text: str) -> dict[str, Any]:
+    """The start-up log parsed into facts, as serve.json keeps them."""
+    from modelverify.serve.logparse import parse_vllm_log
+
     facts: dict[str, Any] = parse_vllm_log(text).model_dump(mode="json")
     return facts
 
