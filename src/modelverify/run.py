@@ -297,6 +297,7 @@ def execute(opts: RunOptions, say: Say = lambda s: print(s, file=sys.stderr)) ->
     inputs = stage_inputs(opts, model_path, engine_args, engine_python)
     kept: set[str] = set()
     history: list[Any] = []
+    resume_perf = False
     if opts.resume:
         import json
 
@@ -307,11 +308,8 @@ def execute(opts: RunOptions, say: Say = lambda s: print(s, file=sys.stderr)) ->
             {"argv": old.get("argv"), "started_at": old.get("started_at")},
         ]
         stop_orphan(run_dir, say)
-        if run_dir.file("perf_requests.jsonl").exists() and "perf" not in kept:
-            # Perf samples from two server lifetimes must not be mixed: the stage starts over.
-            run_dir.file("perf_requests.jsonl").rename(
-                run_dir.file(f"perf_requests.{len(history)}.jsonl")
-            )
+        # an interrupted perf stage continues from its finished load tests if nothing changed
+        resume_perf = old.get("stage_inputs", {}).get("perf") == inputs["perf"]
     run_dir.write_json(
         "run.json",
         {
@@ -510,6 +508,7 @@ def execute(opts: RunOptions, say: Say = lambda s: print(s, file=sys.stderr)) ->
                         api_key=opts.api_key,
                         config=PerfConfig(**opts.perf),
                         progress=progress,
+                        resume=resume_perf,
                     )
 
             stage("perf", perf)

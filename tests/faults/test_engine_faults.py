@@ -120,6 +120,53 @@ def test_kill_9_mid_accuracy_then_resume_reasks_nothing(tmp_path: Path, demo_mod
     assert not alive(new_pid) and session_members(new_pid) == []
 
 
+def test_kill_9_mid_perf_then_resume_keeps_the_finished_load_test(
+    tmp_path: Path, demo_model: Path
+) -> None:
+    out = tmp_path / "run"
+    proc = subprocess.Popen(
+        mv("run", "demo", "--stages", "env,serve,perf", "--out", str(out)),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    wait_for_line(proc, "[perf] running")
+    reqs, ends = out / "perf_requests.jsonl", out / "perf_tests.jsonl"
+
+    def concurrent_started() -> bool:
+        return ends.exists() and '"concurrent"' in reqs.read_text()
+
+    deadline = time.monotonic() + 300
+    while not concurrent_started():
+        assert time.monotonic() < deadline and proc.poll() is None, "perf never reached test 2"
+        time.sleep(0.05)
+    proc.kill()  # mid concurrent test: the sequential one is finished and recorded
+    proc.wait()
+    orphan = engine_pid(out)
+    before = [json.loads(x) for x in reqs.read_text().splitlines() if x.endswith("}")]
+    seq_before = [r for r in before if r["test"] == "sequential"]
+    cut = [r for r in before if r["test"] == "concurrent"]
+    assert len(seq_before) == 10 and 0 < len(cut) < 50
+
+    res = subprocess.run(
+        mv("run", "--resume", str(out)), capture_output=True, text=True, timeout=900
+    )
+    assert res.returncode in (0, 1), res.stderr[-2000:]
+    assert not alive(orphan) and session_members(orphan) == []
+    after = [json.loads(x) for x in reqs.read_text().splitlines()]
+    # the finished test's samples are the same records, not re-asked ones
+    assert [r for r in after if r["test"] == "sequential"] == seq_before
+    assert len([r for r in after if r["test"] == "concurrent"]) == 50
+    partial = [
+        json.loads(x) for x in (out / "perf_requests.partial.jsonl").read_text().splitlines()
+    ]
+    assert partial == cut  # the cut-short test's samples are kept aside, not counted
+    perf = json.loads((out / "perf.json").read_text())
+    assert perf["resumed_tests"] == ["sequential"]
+    assert perf["sequential"]["requests"] == 10 and perf["concurrent"]["requests"] == 50
+    new_pid = engine_pid(out)
+    assert not alive(new_pid) and session_members(new_pid) == []
+
+
 def test_slow_start_past_the_timeout_stops_the_engine(tmp_path: Path, demo_model: Path) -> None:
     out = tmp_path / "run"
     proc = subprocess.run(

@@ -2,12 +2,14 @@
 
 Test 1: 10 sequential requests. Test 2: 50 requests at concurrency 10. Both use the seed's
 prompt ("The future of artificial intelligence is", max_tokens 50) unless configured otherwise.
-Every request's record is appended to ``perf_requests.jsonl``.
+Every request's record is appended to ``perf_requests.jsonl``, and each finished load test to
+``perf_tests.jsonl``: a resumed stage keeps the finished tests and runs the others.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -82,6 +84,7 @@ class PerfResult(StageResult):
     slo_tests: list[SloTest] = []
     baseline_regressions: list[str] = []
     formulas: dict[str, str] = FORMULAS
+    resumed_tests: list[str] = []  # load tests kept from the session that was interrupted
 
 
 def _load_test(name: str, records: list[RequestRecord], wall: float, concurrency: int) -> LoadTest:
@@ -107,6 +110,7 @@ async def _run(
     cfg: PerfConfig,
     jsonl: Path,
     progress: Callable[[int, int, int], None] | None = None,
+    resume: bool = False,
 ) -> PerfResult:
     from modelverify.perf.workload import (
         calibrate_words_per_token,
@@ -144,9 +148,11 @@ async def _run(
             words_per_token=ratio,
             prompts=prompts,
         )
-        with JsonlWriter(jsonl) as out:
-            kept: list[RequestRecord] = []
-            tokens = [0]
+        done = _finished_tests(jsonl) if resume else _start_afresh(jsonl)
+        res.resumed_tests = sorted(done)
+        with JsonlWriter(jsonl) as out, JsonlWriter(_tests_file(jsonl), sync_every=1) as ends:
+            kept: list[RequestRecord] = [r for recs, _ in done.values() for r in recs]
+            tokens = [sum(r.output_tokens or 0 for r in kept if r.ok)]
 
             total = (
                 cfg.sequential_requests
@@ -163,56 +169,59 @@ async def _run(
                 if progress is not None:
                     progress(len(kept), total, tokens[0])
 
-            if cfg.warmup_requests:
+            if cfg.warmup_requests and len(done) < _test_count(cfg):
                 await run_requests(
                     client, make, n=cfg.warmup_requests, concurrency=1, test="warmup"
                 )
-            measured: dict[str, tuple[list[RequestRecord], float]] = {}
+
+            async def closed(name: str, n: int, c: int) -> LoadTest:
+                """A closed-loop test, or its records from the session that finished it."""
+                if name not in done:
+                    recs, wall = await run_requests(
+                        client, make, n=n, concurrency=c, test=name, on_record=keep
+                    )
+                    done[name] = (recs, wall)
+                    ends.write({"test": name, "requests": n, "concurrency": c, "wall_s": wall})
+                recs, wall = done[name]
+                return _load_test(name, recs, wall, c)
+
             if cfg.sequential_requests:
-                recs, wall = await run_requests(
-                    client,
-                    make,
-                    n=cfg.sequential_requests,
-                    concurrency=1,
-                    test="sequential",
-                    on_record=keep,
-                )
-                res.sequential = _load_test("sequential", recs, wall, 1)
-                measured["sequential"] = (recs, wall)
+                res.sequential = await closed("sequential", cfg.sequential_requests, 1)
             if cfg.concurrent_requests:
-                recs, wall = await run_requests(
-                    client,
-                    make,
-                    n=cfg.concurrent_requests,
-                    concurrency=cfg.concurrency,
-                    test="concurrent",
-                    on_record=keep,
+                res.concurrent = await closed(
+                    "concurrent", cfg.concurrent_requests, cfg.concurrency
                 )
-                res.concurrent = _load_test("concurrent", recs, wall, cfg.concurrency)
-                measured["concurrent"] = (recs, wall)
             for c in cfg.sweep:
                 n = cfg.sweep_requests or max(16, 4 * c)
-                recs, wall = await run_requests(
-                    client, make, n=n, concurrency=c, test=f"sweep-c{c}", on_record=keep
-                )
-                res.sweep.append(_load_test(f"sweep-c{c}", recs, wall, c))
+                res.sweep.append(await closed(f"sweep-c{c}", n, c))
             if cfg.sweep:
                 res.sweep_knee = knee(
                     [(t.concurrency, t.streaming.output_throughput) for t in res.sweep]
                 )
             if cfg.rate:
-                recs, wall = await run_rate(
-                    client,
-                    make,
-                    n=cfg.rate_requests,
-                    rate=cfg.rate,
-                    burstiness=cfg.burstiness,
-                    max_concurrency=cfg.rate_max_concurrency,
-                    test="rate",
-                    on_record=keep,
-                )
+                if "rate" not in done:
+                    done["rate"] = await run_rate(
+                        client,
+                        make,
+                        n=cfg.rate_requests,
+                        rate=cfg.rate,
+                        burstiness=cfg.burstiness,
+                        max_concurrency=cfg.rate_max_concurrency,
+                        test="rate",
+                        on_record=keep,
+                    )
+                    ends.write(
+                        {
+                            "test": "rate",
+                            "requests": cfg.rate_requests,
+                            "concurrency": cfg.rate_max_concurrency or 0,
+                            "wall_s": done["rate"][1],
+                        }
+                    )
+                recs, wall = done["rate"]
                 res.rate_test = _load_test("rate", recs, wall, cfg.rate_max_concurrency or 0)
-                measured["rate"] = (recs, wall)
+            # the tests the SLO and the baseline judge (a sweep level is a point on a curve)
+            measured = {k: v for k, v in done.items() if k in ("sequential", "concurrent", "rate")}
         if cfg.workload == "synthetic":
             res.length_check = _length_check(cfg, kept)
     tests = [
@@ -250,6 +259,65 @@ async def _run(
     else:
         res.status, res.reason = _judged(res, cfg)
     return res
+
+
+def _tests_file(jsonl: Path) -> Path:
+    """Where each finished load test is recorded, beside its requests (never the same file)."""
+    stem = jsonl.stem.replace("requests", "tests") if "requests" in jsonl.stem else jsonl.stem
+    return jsonl.with_name(stem + (".tests" if stem == jsonl.stem else "") + jsonl.suffix)
+
+
+def _test_count(cfg: PerfConfig) -> int:
+    return (
+        bool(cfg.sequential_requests)
+        + bool(cfg.concurrent_requests)
+        + len(cfg.sweep)
+        + bool(cfg.rate)
+    )
+
+
+def _start_afresh(jsonl: Path) -> dict[str, tuple[list[RequestRecord], float]]:
+    """A new perf stage: earlier files are moved aside, never appended to nor lost."""
+    for path in (jsonl, _tests_file(jsonl)):
+        if path.exists():
+            n = 1
+            while path.with_name(f"{path.stem}.{n}{path.suffix}").exists():
+                n += 1
+            path.rename(path.with_name(f"{path.stem}.{n}{path.suffix}"))
+    return {}
+
+
+def _finished_tests(jsonl: Path) -> dict[str, tuple[list[RequestRecord], float]]:
+    """The load tests an interrupted perf stage finished, with their records and wall time.
+
+    A test is resumed whole or not at all: samples of one test all come from one server
+    lifetime, and a half-run concurrent burst joined to a later one would corrupt its
+    throughput. The records of the test that was cut short are moved to
+    ``perf_requests.partial.jsonl`` (kept, not counted) and the test runs again.
+    """
+    from modelverify.rundir import atomic_write_text, read_jsonl
+
+    ends = {e["test"]: e for e in read_jsonl(_tests_file(jsonl)) if isinstance(e.get("test"), str)}
+    by_test: dict[str, list[RequestRecord]] = {}
+    partial: list[dict[str, Any]] = []
+    for raw in read_jsonl(jsonl):
+        if raw.get("test") in ends:
+            by_test.setdefault(raw["test"], []).append(RequestRecord(**raw))
+        else:
+            partial.append(raw)
+    done = {
+        name: (sorted(recs, key=lambda r: r.index), float(ends[name]["wall_s"]))
+        for name, recs in by_test.items()
+        if len(recs) == ends[name].get("requests")
+    }
+    if partial:
+        with JsonlWriter(jsonl.with_name(jsonl.stem + ".partial" + jsonl.suffix)) as aside:
+            for raw in partial:
+                aside.write(raw)
+    keep = [r.model_dump(mode="json") for recs, _ in done.values() for r in recs]
+    atomic_write_text(jsonl, "".join(json.dumps(r, default=str) + "\n" for r in keep))
+    atomic_write_text(_tests_file(jsonl), "".join(json.dumps(ends[name]) + "\n" for name in done))
+    return done
 
 
 def _length_check(cfg: PerfConfig, recs: list[RequestRecord]) -> dict[str, Any]:
@@ -306,9 +374,14 @@ def run_perf(
     api_key: str | None = None,
     config: PerfConfig | None = None,
     progress: Callable[[int, int, int], None] | None = None,
+    resume: bool = False,
 ) -> PerfResult:
+    """Run the configured load tests; with ``resume`` keep the tests an interrupted stage
+    finished (same inputs, checked by the caller) and run the rest."""
     t0 = time.monotonic()
-    res = asyncio.run(_run(base_url, model, api_key, config or PerfConfig(), jsonl, progress))
+    res = asyncio.run(
+        _run(base_url, model, api_key, config or PerfConfig(), jsonl, progress, resume)
+    )
     res.duration_s = time.monotonic() - t0
     return res
 

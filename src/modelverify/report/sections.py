@@ -533,6 +533,10 @@ def perf_section(
     if perf is None or not perf.get("sequential"):
         return "\n\n".join([*out, skipped(perf, t)])
     cfg = perf.get("config", {})
+    if perf.get("resumed_tests"):
+        out.append(
+            t["perf_resumed"].format(tests=", ".join(f"`{x}`" for x in perf["resumed_tests"]))
+        )
     seq = perf["sequential"]
     out.append(f"### {t['seq_title'].format(n=seq['requests'])}")
     out.append(
