@@ -93,6 +93,7 @@ class OpenAIClient:
         timeout: httpx.Timeout | None = None,
         max_connections: int = 64,
         transport: httpx.AsyncBaseTransport | None = None,
+        first_byte_timeout: float | None = None,
     ):
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self.base_url = base_url.rstrip("/")
@@ -122,6 +123,7 @@ class OpenAIClient:
                     read_timeout=t.read or 300.0,
                     total_timeout=t.pool or 600.0,
                     alive=_engine_is_alive,
+                    first_byte_timeout=first_byte_timeout,
                 )
 
     async def __aenter__(self) -> OpenAIClient:

@@ -146,7 +146,11 @@ def test_perf_counts_faults_and_never_retries(tmp_path: Path, scripted) -> None:
         "fake",
         jsonl,
         config=PerfConfig(
-            sequential_requests=8, concurrent_requests=0, warmup_requests=0, read_timeout_s=1.0
+            sequential_requests=8,
+            concurrent_requests=0,
+            warmup_requests=0,
+            first_byte_timeout_s=1.0,
+            read_timeout_s=1.0,
         ),
     )
     assert time.monotonic() - t0 < 60  # the hung stream ended by the read timeout, not by luck
@@ -163,6 +167,38 @@ def test_perf_counts_faults_and_never_retries(tmp_path: Path, scripted) -> None:
     }, errors
     lines = jsonl.read_text().splitlines()
     assert len(lines) == 8 and all(json.loads(x)["index"] in range(8) for x in lines)
+
+
+@pytest.mark.parametrize(
+    ("first_byte", "chunk", "timed_out"),
+    [(0.5, 10.0, {0: "no first byte in 0.5 s"}), (10.0, 0.5, {1: "no next chunk in 0.5 s"})],
+    ids=["first-byte", "between-chunks"],
+)
+def test_each_phase_of_a_stream_has_its_own_timeout(
+    tmp_path: Path, scripted, first_byte: float, chunk: float, timed_out: dict[int, str]
+) -> None:
+    url, h = scripted
+    h.script = {1: "hang_first", 2: "hang"}  # both stall 3 s: one before any byte, one mid-stream
+    res = run_perf(
+        url,
+        "fake",
+        tmp_path / "perf_requests.jsonl",
+        config=PerfConfig(
+            sequential_requests=2,
+            concurrent_requests=0,
+            warmup_requests=0,
+            first_byte_timeout_s=first_byte,
+            read_timeout_s=chunk,
+        ),
+    )
+    recs = [json.loads(x) for x in (tmp_path / "perf_requests.jsonl").read_text().splitlines()]
+    for r in recs:
+        msg = timed_out.get(r["index"])
+        if msg is not None:  # ended by its phase's limit, well before the 3 s stall was over
+            assert msg in r["error"] and r["e2el_s"] is None, r
+        else:  # the other phase's generous limit let the stall run its course
+            assert "ReadTimeout" not in (r["error"] or ""), r
+    assert res.sequential is not None and res.sequential.successes == 0
 
 
 def test_disk_full_is_one_line_and_keeps_what_was_written(

@@ -54,6 +54,32 @@ baseline_threshold_option = click.option(
 )
 
 
+def stream_timeout_options(fn: F) -> F:
+    """A measured stream's limits, one per phase; a request past one is a failed sample."""
+    for flag, default, what in (
+        ("--chunk-timeout", 120.0, "between two chunks once the answer has begun"),
+        ("--first-byte-timeout", 300.0, "from a request sent to its first byte"),
+        ("--connect-timeout", 10.0, "to connect"),
+    ):
+        fn = click.option(
+            flag,
+            type=click.FloatRange(min=0, min_open=True),
+            default=default,
+            show_default=True,
+            help=f"Perf: seconds allowed {what}.",
+        )(fn)
+    return fn
+
+
+def stream_timeouts(connect: float, first_byte: float, chunk: float) -> dict[str, float]:
+    """The timeout flags as PerfConfig fields."""
+    return {
+        "connect_timeout_s": connect,
+        "first_byte_timeout_s": first_byte,
+        "read_timeout_s": chunk,
+    }
+
+
 def resolve_api_key(api_key: str | None, api_key_file: Path | None) -> str | None:
     if api_key and api_key_file:
         raise ConfigError("give --api-key or --api-key-file, not both")
@@ -97,5 +123,7 @@ __all__ = [
     "check_tolerance",
     "resolve_api_key",
     "served_model",
+    "stream_timeout_options",
+    "stream_timeouts",
     "tolerance_option",
 ]

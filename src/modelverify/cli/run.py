@@ -14,6 +14,8 @@ from modelverify.cli.options import (
     check_tolerance,
     launch_options,
     resolve_api_key,
+    stream_timeout_options,
+    stream_timeouts,
     tolerance_option,
 )
 from modelverify.errors import ConfigError
@@ -142,6 +144,7 @@ def perf_options(
     type=click.Path(file_okay=False, path_type=Path),
     help="Continue an interrupted run directory: finished stages are kept, GSM8K resumes per item.",
 )
+@stream_timeout_options
 def run(
     model: str,
     engine_args: tuple[str, ...],
@@ -171,6 +174,9 @@ def run(
     support_matrix: Path | None,
     server_log: Path | None,
     resume_dir: Path | None,
+    connect_timeout: float,
+    first_byte_timeout: float,
+    chunk_timeout: float,
 ) -> None:
     """Verify MODEL (a folder, a hub id, or 'demo') end to end; flags after `--` go to vLLM.
 
@@ -218,6 +224,7 @@ def run(
             server_log=str(server_log) if server_log else None,
             perf={
                 **perf_options(slo, slo_attainment, baseline, baseline_threshold),
+                **stream_timeouts(connect_timeout, first_byte_timeout, chunk_timeout),
                 "sweep": parse_levels(sweep),
             },
             accuracy={

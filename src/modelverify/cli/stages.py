@@ -15,6 +15,8 @@ from modelverify.cli.options import (
     check_tolerance,
     resolve_api_key,
     served_model,
+    stream_timeout_options,
+    stream_timeouts,
     tolerance_option,
 )
 from modelverify.errors import ConfigError, ModelVerifyError
@@ -198,6 +200,7 @@ def api(
     help="An earlier run directory to judge against.",
 )
 @baseline_threshold_option
+@stream_timeout_options
 def perf(
     base_url: str,
     model: str | None,
@@ -222,6 +225,9 @@ def perf(
     slo_attainment: float,
     baseline: Path | None,
     baseline_threshold: float | None,
+    connect_timeout: float,
+    first_byte_timeout: float,
+    chunk_timeout: float,
 ) -> None:
     """Latency and throughput, streamed (TTFT/TPOT/ITL/E2EL): the seed's two tests, plus a
     concurrency sweep, request-rate mode, synthetic or file workloads, SLO goodput."""
@@ -251,6 +257,7 @@ def perf(
         rate_requests=rate_requests,
         rate_max_concurrency=rate_max_concurrency,
         **perf_options(slo, slo_attainment, baseline, baseline_threshold),
+        **stream_timeouts(connect_timeout, first_byte_timeout, chunk_timeout),
     )
     from modelverify.progress import load_progress
 

@@ -255,6 +255,7 @@ class RawStreamPool:
         read_timeout: float = 300.0,
         total_timeout: float = 600.0,
         alive: Callable[[], bool] = lambda: True,
+        first_byte_timeout: float | None = None,
     ):
         u = urlsplit(base_url)
         if u.scheme != "http" or not u.hostname:
@@ -268,7 +269,9 @@ class RawStreamPool:
             f"Content-Type: application/json\r\nUser-Agent: modelverify\r\n{extra}"
         )
         self.connect_timeout = connect_timeout
-        self.read_timeout = read_timeout
+        self.read_timeout = read_timeout  # between two reads once the answer has begun
+        # from the request sent to the answer's first byte (queueing and prefill)
+        self.first_byte_timeout = first_byte_timeout or read_timeout
         self.total_timeout = total_timeout
         self.alive = alive  # the supervised engine's liveness, checked while a request waits
         self._idle: list[_Conn] = []
@@ -353,7 +356,7 @@ class RawStreamPool:
 
     async def _wait(self, conn: _Conn, req: _Request) -> float:
         t0 = time.perf_counter()
-        tick = max(0.05, min(1.0, self.read_timeout / 4))
+        tick = max(0.05, min(1.0, self.read_timeout / 4, self.first_byte_timeout / 4))
         while True:
             done, _ = await asyncio.wait({req.future}, timeout=tick)
             if done:
@@ -363,13 +366,11 @@ class RawStreamPool:
                 # a supervised engine that died may leave the socket open (a child still holds
                 # it): do not wait out the read timeout for bytes that will never come
                 conn._fail(EndpointError(f"POST {req.path}: the engine process exited"))
-            elif now - conn.last_io > self.read_timeout:
-                what = "first byte" if not req.started else "next chunk"
-                conn._fail(
-                    EndpointError(
-                        f"POST {req.path}: ReadTimeout: no {what} in {self.read_timeout:g} s"
-                    )
-                )
+            elif now - conn.last_io > (
+                limit := self.read_timeout if req.started else self.first_byte_timeout
+            ):
+                what = "next chunk" if req.started else "first byte"
+                conn._fail(EndpointError(f"POST {req.path}: ReadTimeout: no {what} in {limit:g} s"))
             elif now - t0 > self.total_timeout:
                 conn._fail(
                     EndpointError(

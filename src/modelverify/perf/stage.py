@@ -51,8 +51,10 @@ class PerfConfig(Model):
     burstiness: float = 1.0  # gamma shape; 1 = Poisson
     rate_requests: int = 100
     rate_max_concurrency: int | None = None
+    # per phase of a measured stream; a request past one is a failed sample ("timeout")
     connect_timeout_s: float = 10.0
-    read_timeout_s: float = 300.0  # first byte and between chunks; a hung stream is an error
+    first_byte_timeout_s: float = 300.0  # request sent → first byte (queueing, prefill)
+    read_timeout_s: float = 120.0  # between two chunks once the answer has begun
     baseline: str | None = None  # an earlier run directory to judge against (no regression)
     baseline_threshold_pct: float = 25.0  # see report.compare.DEFAULT_THRESHOLD_PCT
 
@@ -133,6 +135,7 @@ async def _run(
         api_key=api_key,
         timeout=make_timeout(3600, connect=cfg.connect_timeout_s, read=cfg.read_timeout_s),
         max_connections=limit,
+        first_byte_timeout=cfg.first_byte_timeout_s,
     ) as client:
         ratio = 1.0
         if cfg.workload == "synthetic":
