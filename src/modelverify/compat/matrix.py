@@ -14,6 +14,17 @@ from modelverify.errors import ConfigError
 from modelverify.results import Model
 
 PACKAGED = "vllm-ascend-supported_models.md"
+# The quantization methods vLLM-Ascend's platform accepts (``supported_quantization`` in
+# vllm_ascend/platform.py at 182b75ea84ff13ece27b57391331ef8935410aea, 2026-08-22); vLLM refuses
+# any other ``quant_method`` on the NPU before loading a weight. AWQ and GPTQ are not among them.
+ASCEND_QUANTIZATION = (
+    "ascend",
+    "compressed-tensors",
+    "fp8",
+    "deepseek_v4_fp8",
+    "modelopt_mxfp8",
+    "mxfp8",
+)
 SYMBOLS = {"✅": "supported", "🔵": "experimental", "🟡": "untested", "❌": "unsupported"}
 # Family prefixes (normalised row names) for each Hugging Face model_type.
 FAMILIES: dict[str, tuple[str, ...]] = {
@@ -240,6 +251,7 @@ def match_model(
 
 
 __all__ = [
+    "ASCEND_QUANTIZATION",
     "FAMILIES",
     "Matrix",
     "MatrixMatch",
