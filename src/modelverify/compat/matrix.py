@@ -235,11 +235,21 @@ def match_model(
         named_here.sort(key=lambda kr: (-kr[0], not kr[1].features))
         out.deciding, out.how = named_here[0][1], "model name"
     elif here:
-        # Prefer a row of the same kind (dense or MoE), then the strongest status.
+        # Prefer a row of the same kind (dense or MoE), then the more specific family name
+        # (FAMILIES lists them specific first: "Qwen3-Dense" before the generic "Qwen3-based"),
+        # then the strongest status. The specific row must win even when it says ❌: falling
+        # back to a generic 🔵 row would hide the matrix's own "no".
         rank = list(SYMBOLS.values())
+
+        def specificity(r: MatrixRow) -> int:
+            names = [norm(x) for x in row_names(r.model)]
+            hits = [i for i, f in enumerate(fam) if any(x.startswith(f) for x in names)]
+            return min(hits) if hits else len(fam)
+
         here.sort(
             key=lambda r: (
                 _is_moe_row(r) != moe,
+                specificity(r),
                 rank.index(r.support) if r.support in rank else len(rank),
                 not r.features,
             )
