@@ -14,6 +14,17 @@ from modelverify.errors import ConfigError
 from modelverify.results import Model
 
 PACKAGED = "vllm-ascend-supported_models.md"
+# The quantization methods vLLM-Ascend's platform accepts (``supported_quantization`` in
+# vllm_ascend/platform.py at 182b75ea84ff13ece27b57391331ef8935410aea, 2026-08-22); vLLM refuses
+# any other ``quant_method`` on the NPU before loading a weight. AWQ and GPTQ are not among them.
+ASCEND_QUANTIZATION = (
+    "ascend",
+    "compressed-tensors",
+    "fp8",
+    "deepseek_v4_fp8",
+    "modelopt_mxfp8",
+    "mxfp8",
+)
 SYMBOLS = {"✅": "supported", "🔵": "experimental", "🟡": "untested", "❌": "unsupported"}
 # Family prefixes (normalised row names) for each Hugging Face model_type.
 FAMILIES: dict[str, tuple[str, ...]] = {
@@ -224,11 +235,21 @@ def match_model(
         named_here.sort(key=lambda kr: (-kr[0], not kr[1].features))
         out.deciding, out.how = named_here[0][1], "model name"
     elif here:
-        # Prefer a row of the same kind (dense or MoE), then the strongest status.
+        # Prefer a row of the same kind (dense or MoE), then the more specific family name
+        # (FAMILIES lists them specific first: "Qwen3-Dense" before the generic "Qwen3-based"),
+        # then the strongest status. The specific row must win even when it says ❌: falling
+        # back to a generic 🔵 row would hide the matrix's own "no".
         rank = list(SYMBOLS.values())
+
+        def specificity(r: MatrixRow) -> int:
+            names = [norm(x) for x in row_names(r.model)]
+            hits = [i for i, f in enumerate(fam) if any(x.startswith(f) for x in names)]
+            return min(hits) if hits else len(fam)
+
         here.sort(
             key=lambda r: (
                 _is_moe_row(r) != moe,
+                specificity(r),
                 rank.index(r.support) if r.support in rank else len(rank),
                 not r.features,
             )
@@ -240,6 +261,7 @@ def match_model(
 
 
 __all__ = [
+    "ASCEND_QUANTIZATION",
     "FAMILIES",
     "Matrix",
     "MatrixMatch",

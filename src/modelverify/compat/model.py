@@ -256,21 +256,35 @@ def _quantization(
                 "format",
                 "activation_scheme",
                 "weight_block_size",
+                "zero_point",
+                "sym",
+                "desc_act",
+                "checkpoint_format",
+                "version",
             )
-            if k in q
+            if k in q and q[k] is not None
         }
+        # AutoAWQ's own quant_config names (w_bit, q_group_size) appear in older exports
+        for alias, key in (("w_bit", "bits"), ("q_group_size", "group_size")):
+            if key not in detail and isinstance(q.get(alias), int):
+                detail[key] = q[alias]
         # compressed-tensors keeps the width per scheme group, not as a top-level "bits"
         groups = q.get("config_groups")
         if "bits" not in q and isinstance(groups, dict):
-            widths = [
-                g["weights"]["num_bits"]
+            schemes = [
+                g["weights"]
                 for g in groups.values()
                 if isinstance(g, dict)
                 and isinstance(g.get("weights"), dict)
                 and isinstance(g["weights"].get("num_bits"), int)
             ]
-            if widths:
-                detail["bits"] = min(widths)
+            if schemes:
+                narrow = min(schemes, key=lambda w: w["num_bits"])
+                detail["bits"] = narrow["num_bits"]
+                if isinstance(narrow.get("group_size"), int):
+                    detail["group_size"] = narrow["group_size"]
+                if isinstance(narrow.get("symmetric"), bool):
+                    detail["sym"] = narrow["symmetric"]
         return method, detail
     return None, {}
 
@@ -334,8 +348,12 @@ def read_weights(model_dir: Path) -> Weights:
     return Weights(source="no weight files")
 
 
-def estimate_parameters(info: ModelInfo, text: dict[str, Any] | None = None) -> int | None:
-    """Decoder parameter estimate from the config alone, for folders that hold no weights."""
+def parameter_split(info: ModelInfo, text: dict[str, Any] | None = None) -> tuple[int, int] | None:
+    """(decoder linear-layer parameters, embedding + lm_head parameters) from the config alone.
+
+    The two are kept apart because quantized checkpoints (AWQ, GPTQ, FP8, W8A8) quantize only
+    the linear layers: the embedding and the output head stay at the checkpoint's float dtype.
+    """
     h, n, v = info.hidden_size, info.num_layers, info.vocab_size
     inter = info.intermediate_size
     if not (h and n and v and inter and info.num_attention_heads and info.head_dim):
@@ -366,7 +384,13 @@ def estimate_parameters(info: ModelInfo, text: dict[str, Any] | None = None) -> 
     else:
         layers = n * (attn + dense_mlp)
     emb = v * h * (1 if info.tie_word_embeddings else 2)
-    return layers + emb
+    return layers, emb
+
+
+def estimate_parameters(info: ModelInfo, text: dict[str, Any] | None = None) -> int | None:
+    """Decoder parameter estimate from the config alone, for folders that hold no weights."""
+    split = parameter_split(info, text)
+    return None if split is None else sum(split)
 
 
 def _bytes_per_weight(info: ModelInfo) -> float:
@@ -379,6 +403,43 @@ def _bytes_per_weight(info: ModelInfo) -> float:
     if q.startswith("fp8") or "w8a8" in q or q in ("fbgemm_fp8", "modelopt"):
         return 1
     return TORCH_DTYPE_BYTES.get(info.dtype or "bfloat16", 2)
+
+
+def linear_bytes_per_weight(info: ModelInfo) -> float:
+    """Bytes one quantized linear-layer weight costs, its share of scales and zero points included.
+
+    AWQ and GPTQ keep one fp16 scale per ``group_size`` input weights of every output channel,
+    and a zero point packed at the weight's width (AWQ when ``zero_point``; GPTQ always stores
+    ``qzeros``, except in the Marlin repacked format). At group 128 that adds 2.5 / 128 B to the
+    0.5 B of a 4-bit weight, about 4%. GPTQ's ``g_idx`` (4 B per input row) is left out (< 0.1%).
+    FP8 block quantization keeps one fp32 scale per block.
+    """
+    base = _bytes_per_weight(info)
+    q = (info.quantization or "").lower()
+    d = info.quantization_detail
+    group = d.get("group_size")
+    if q in ("awq", "gptq", "compressed-tensors") and isinstance(group, int) and group > 0:
+        if q == "awq":
+            zero = base if d.get("zero_point", True) else 0.0
+        elif q == "gptq":
+            zero = 0.0 if d.get("checkpoint_format") == "marlin" else base
+        else:
+            zero = 0.0 if d.get("sym", True) else base
+        return base + (2 + zero) / group
+    block = d.get("weight_block_size")
+    if q.startswith("fp8") and isinstance(block, list) and len(block) == 2:
+        a, b = block
+        if isinstance(a, int) and isinstance(b, int) and a * b > 0:
+            return base + 4 / (a * b)
+    return base
+
+
+def estimate_weight_bytes(info: ModelInfo, linear: int, embedding: int) -> int:
+    """Checkpoint bytes: linear layers at the quantized width, embeddings at the float dtype."""
+    float_b = TORCH_DTYPE_BYTES.get((info.dtype or "bfloat16").lower(), 2)
+    if not info.quantization:
+        return int((linear + embedding) * float_b)
+    return int(linear * linear_bytes_per_weight(info) + embedding * float_b)
 
 
 def read_model(model_dir: Path, *, weights: bool = True) -> ModelInfo:
@@ -476,11 +537,12 @@ def read_model(model_dir: Path, *, weights: bool = True) -> ModelInfo:
     if weights:
         info.weights = read_weights(model_dir)
     if info.weights.bytes is None:
-        est = estimate_parameters(info, text)
-        if est is not None:
-            per = _bytes_per_weight(info)
+        split = parameter_split(info, text)
+        if split is not None:
             info.weights = Weights(
-                parameters=est, bytes=int(est * per), source="estimate from config (no weights)"
+                parameters=sum(split),
+                bytes=estimate_weight_bytes(info, *split),
+                source="estimate from config (no weights)",
             )
     if not info.chat_template:
         warnings.append(
@@ -502,8 +564,11 @@ __all__ = [
     "ModelInfo",
     "Weights",
     "estimate_parameters",
+    "estimate_weight_bytes",
     "layer_layout",
+    "linear_bytes_per_weight",
     "load_config",
+    "parameter_split",
     "read_model",
     "read_safetensors_header",
     "read_weights",

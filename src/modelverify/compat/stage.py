@@ -14,7 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from modelverify.compat.kvcache import GiB, KvSpec, MemoryFit, fit_memory, kv_spec
-from modelverify.compat.matrix import MatrixMatch, hardware_tab, load_matrix, match_model
+from modelverify.compat.matrix import (
+    ASCEND_QUANTIZATION,
+    MatrixMatch,
+    MatrixRow,
+    hardware_tab,
+    load_matrix,
+    match_model,
+)
 from modelverify.compat.model import ModelInfo, load_config, read_model
 from modelverify.compat.registry import Registry, engine_registry
 from modelverify.errors import ConfigError
@@ -44,6 +51,26 @@ class Feature(Model):
     basis: str = ""
 
 
+VERDICTS = ("supported", "supported with caveats", "unknown", "unsupported")
+VERDICT_STATUS = {
+    "supported": Status.PASS,
+    "supported with caveats": Status.WARN,
+    "unknown": Status.WARN,
+    "unsupported": Status.FAIL,
+}
+
+
+class Verdict(Model):
+    """Can the model run here: one of :data:`VERDICTS`, why, and the source that decided it."""
+
+    word: str
+    reason: str
+    decided_by: str  # "vLLM-Ascend matrix", "vLLM model registry" or "nothing"
+    row: MatrixRow | None = None  # the matrix row, when the matrix decided
+    caveats: list[str] = []
+    blockers: list[str] = []
+
+
 class KvCheck(Model):
     predicted_tokens: int
     engine_tokens: int
@@ -62,6 +89,7 @@ class CompatResult(StageResult):
     matrix: MatrixMatch | None = None
     matrix_decides: bool = False
     features: list[Feature] = []
+    verdict: Verdict | None = None
     kv: KvSpec | None = None
     memory: MemoryFit | None = None
     kv_check: KvCheck | None = None
@@ -176,12 +204,15 @@ def build_features(res: CompatResult, info: ModelInfo, args: list[str]) -> list[
     )
     quant = info.quantization or (info.dtype or "unknown")
     if on_npu and info.quantization:
-        qs = _mark(cols.get("W8A8")) if "w8a8" in info.quantization.lower() else Status.WARN
-        basis = (
-            "matrix column W8A8"
-            if "w8a8" in info.quantization.lower()
-            else f"{info.quantization} on Ascend: check vLLM-Ascend's quantization guide"
-        )
+        method = info.quantization.lower().split()[0]
+        if method not in ASCEND_QUANTIZATION:
+            qs = Status.FAIL
+            basis = f"{info.quantization} is not a vLLM-Ascend quantization method"
+        elif "w8a8" in info.quantization.lower():
+            qs, basis = _mark(cols.get("W8A8")), "matrix column W8A8"
+        else:
+            qs = Status.WARN
+            basis = f"{info.quantization} on Ascend: check vLLM-Ascend's quantization guide"
     elif on_npu:
         qs = (
             _mark(cols.get("BF16"))
@@ -270,6 +301,86 @@ def build_features(res: CompatResult, info: ModelInfo, args: list[str]) -> list[
             )
         )
     return rows
+
+
+def support_verdict(res: CompatResult, info: ModelInfo) -> Verdict:
+    """The four-word verdict from the deciding source, downgraded by what the features say.
+
+    On Ascend the vLLM-Ascend matrix row decides (and the registry, when read, can still say no);
+    elsewhere the installed engine's registry does. A feature the row or the engine marks as
+    unsupported makes it ``unsupported``; an experimental/untested row, a row's note, a feature
+    not marked supported, or remote code make it ``supported with caveats``.
+    """
+    caveats: list[str] = []
+    blockers: list[str] = []
+    base: str | None = None  # "unknown" when no source could decide
+    row = res.matrix.deciding if (res.matrix_decides and res.matrix) else None
+    if res.matrix_decides:
+        decided_by = "vLLM-Ascend matrix"
+        if row is None:
+            base = "unknown"
+            why = f"no row for {info.name} ({info.model_type}) in the vLLM-Ascend matrix"
+            hw = res.matrix.hardware if res.matrix else "this hardware"
+            why += f" on {hw}"
+        else:
+            why = f"{row.support} {row.symbol} by {res.matrix.how if res.matrix else ''} (row {row.model!r}, {row.hardware}, line {row.line})"
+            if row.support == "unsupported":
+                blockers.append(f"matrix row {row.model!r} marks it unsupported")
+            elif row.support != "supported":
+                caveats.append(f"matrix row {row.model!r} is {row.support}")
+            if row.note:
+                caveats.append(f"row note: {row.note}")
+    elif res.registry is not None:
+        decided_by = "vLLM model registry"
+        why = res.registry_verdict or "unknown"
+        if res.registry_verdict == "unknown":
+            base = "unknown"
+    else:
+        decided_by = "nothing"
+        base = "unknown"
+        why = "no engine found to read its model registry, and this host is not Ascend"
+    if res.registry is not None and info.architectures:
+        reasons = [res.registry.verdict(a) for a in info.architectures]
+        best = next((v for v in reasons if v[0] == "supported"), reasons[0])
+        if decided_by == "vLLM model registry":
+            why = best[1]
+        if best[0] == "unsupported":
+            if info.trust_remote_code_needed:
+                caveats.append(f"{best[1]}; the model's own code (auto_map) may register it")
+            else:
+                blockers.append(best[1])
+    for f in res.features:
+        if f.feature in ("architecture", "attention"):
+            continue  # the registry and the row, counted above
+        if f.status == Status.FAIL:
+            blockers.append(f"{f.feature} {f.value}: {f.basis}")
+        elif f.status == Status.WARN:
+            caveats.append(f"{f.feature} {f.value}: {f.basis}")
+    if info.trust_remote_code_needed and not any(c.startswith("remote code") for c in caveats):
+        caveats.append(
+            "remote code: the engine runs the model's own Python (auto_map, --trust-remote-code)"
+        )
+    if blockers:
+        word = "unsupported"
+    elif base:
+        word = base
+    elif caveats:
+        word = "supported with caveats"
+    else:
+        word = "supported"
+    reason = why
+    if blockers:
+        reason += "; " + "; ".join(blockers)
+    elif caveats and word != "unknown":
+        reason += "; caveats: " + "; ".join(caveats)
+    return Verdict(
+        word=word,
+        reason=reason,
+        decided_by=decided_by,
+        row=row,
+        caveats=caveats,
+        blockers=blockers,
+    )
 
 
 def run_compat(
@@ -390,11 +501,16 @@ def run_compat(
         )
     res.features = build_features(res, info, args)
     res.findings = findings
+    res.verdict = support_verdict(res, info)
     worst = max((f.status for f in findings), key=lambda s: RANK[s], default=Status.PASS)
-    res.status = worst
+    vstatus = VERDICT_STATUS[res.verdict.word]
+    res.status = max(worst, vstatus, key=lambda s: RANK[s])
     decisive = [f for f in findings if f.status == worst] or findings
     head = f"{', '.join(info.architectures)} ({info.attention_kind}, {info.quantization or info.dtype or 'dtype unspecified'})"
+    head += f": {res.verdict.word}"
     res.reason = head + ("; " + "; ".join(f.reason for f in decisive) if decisive else "")
+    if RANK[vstatus] > RANK[worst]:
+        res.reason += f"; {res.verdict.reason}"
     res.duration_s = time.monotonic() - t0
     return res
 
@@ -412,12 +528,15 @@ def check_kv(res: CompatResult, engine_tokens: int | None) -> KvCheck | None:
 
 
 __all__ = [
+    "VERDICTS",
     "CompatResult",
     "Feature",
     "Finding",
     "KvCheck",
+    "Verdict",
     "check_kv",
     "device_facts",
     "load_config",
     "run_compat",
+    "support_verdict",
 ]

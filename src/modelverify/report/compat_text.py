@@ -387,6 +387,43 @@ def memory_table(c: D, lang: str) -> str:
     return text
 
 
+VERDICT_ICON = {
+    "supported": "✅",
+    "supported with caveats": "⚠️",
+    "unknown": "❔",
+    "unsupported": "❌",
+}
+
+
+def verdict_text(c: D, lang: str) -> str:
+    """The four-word support verdict, the source and matrix row that decided it, its caveats."""
+    from modelverify.report.i18n import strings
+
+    t = strings(lang)
+    v = c.get("verdict") or {}
+    if not v:
+        return ""
+    word = str(v.get("word"))
+    head = f"**{t['compat_verdict'].format(word=t.get('verdict_' + word, word))}** {VERDICT_ICON.get(word, '')}"
+    by = t["compat_verdict_by"].format(
+        by=t.get("by_" + str(v.get("decided_by")), v.get("decided_by"))
+    )
+    row = v.get("row")
+    if row:
+        by += (", " if lang == "en" else ",") + t["compat_verdict_row"].format(
+            line=row.get("line"), row=f"`{row.get('model')}`", hw=row.get("hardware")
+        )
+    lines = [f"{head} — {by}" if lang == "en" else f"{head}({by})"]
+    for key, items in (
+        ("compat_blockers", v.get("blockers")),
+        ("compat_caveats", v.get("caveats")),
+    ):
+        if items:
+            lines.append(f"{t[key]}:")
+            lines += [f"- {S[lang]['quoted']}{x}" for x in items]
+    return "\n".join(lines)
+
+
 def findings_list(c: D, lang: str) -> str:
     s = S[lang]
     subjects = {} if lang == "en" else SUBJECT_ZH
@@ -395,7 +432,9 @@ def findings_list(c: D, lang: str) -> str:
         f"{s['quoted']}{f['reason']}"
         for f in c.get("findings") or []
     ]
-    return f"**{s['findings']}**\n\n" + "\n".join(items) if items else ""
+    verdict = verdict_text(c, lang)
+    body = f"**{s['findings']}**\n\n" + "\n".join(items) if items else ""
+    return "\n\n".join(p for p in (verdict, body) if p)
 
 
 def render_compat(c: D, lang: str = "en") -> str:
@@ -417,4 +456,5 @@ __all__ = [
     "matrix_table",
     "memory_table",
     "render_compat",
+    "verdict_text",
 ]

@@ -331,6 +331,13 @@ def compat(c: D, lang: str) -> str:
         dtype=m.get("quantization") or m.get("dtype"),
         reg=words.get(reg, reg),
     )
+    verdict = (c.get("verdict") or {}).get("word")
+    if verdict:
+        from modelverify.report.i18n import strings
+
+        vt = strings(lang)
+        word = vt.get("verdict_" + verdict, verdict)
+        out = vt["compat_verdict"].format(word=word) + ("; " if lang == "en" else ";") + out
     row = (c.get("matrix") or {}).get("deciding")
     if c.get("matrix_decides") and row:
         out += t["compat_matrix"].format(

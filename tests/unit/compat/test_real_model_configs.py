@@ -10,6 +10,7 @@ layers × (kv_lora_rank + qk_rope_head_dim) × 2 B.
 
 from __future__ import annotations
 
+import json
 import math
 import shutil
 from pathlib import Path
@@ -18,7 +19,7 @@ import pytest
 
 from modelverify.compat.kvcache import kv_spec, sequence_bytes
 from modelverify.compat.matrix import load_matrix, match_model
-from modelverify.compat.model import read_model
+from modelverify.compat.model import parameter_split, read_model
 from modelverify.compat.stage import run_compat
 from modelverify.results import Status
 
@@ -77,9 +78,12 @@ def test_qwen3_32b_fp8_weights_not_cache() -> None:
     }
     # fp8 weights, bf16 cache with kv_cache_dtype auto: 2 × 64 × 8 × 128 × 2 B = 262,144
     assert kv_spec(info).per_token_bytes == 262_144
-    # the weight estimate counts one byte per parameter (Qwen3-32B has ~32.8 B parameters)
-    assert info.weights.parameters is not None and info.weights.bytes == info.weights.parameters
-    assert 32e9 < info.weights.parameters < 33.5e9
+    # Linear layers: 64 × (5120·128·(2·64 + 2·8) + 3·5120·25600) = 31,205,621,760 parameters;
+    # embedding + untied lm_head: 2 × 151,936 × 5120 = 1,555,824,640 (32,761,446,400 in all).
+    assert info.weights.parameters == 32_761_446_400
+    # fp8 linear weights, 1 B each plus one fp32 scale per 128 × 128 block (4 / 16,384 B), and the
+    # embeddings left in bf16: 31,205,621,760 + 7,618,560 + 3,111,649,280 = 34,324,889,600 B
+    assert info.weights.bytes == 34_324_889_600
 
 
 def test_gemma3_sliding_layers_from_text_config(matrix) -> None:
@@ -161,11 +165,22 @@ def test_kimi_k25_compressed_tensors_mla_and_remote_code(matrix) -> None:
     assert info.architectures == ["KimiK25ForConditionalGeneration"] and info.multimodal
     # quantization_config sits in text_config
     assert info.quantization == "compressed-tensors"
-    assert info.quantization_detail == {"format": "pack-quantized", "bits": 4}
-    # int4 weights (config_groups.group_0.weights.num_bits 4): the estimate counts 0.5 B per
-    # parameter, not bf16's 2 B (which would put a ~1.03 T-parameter model at ~2 TB)
-    assert info.weights.parameters is not None and info.weights.bytes is not None
-    assert info.weights.bytes == int(info.weights.parameters * 0.5)
+    assert info.quantization_detail == {
+        "format": "pack-quantized",
+        "bits": 4,
+        "group_size": 32,
+        "sym": True,
+    }
+    # int4 weights (config_groups.group_0.weights: num_bits 4, group_size 32, symmetric): the
+    # estimate counts 0.5 B per linear weight plus one bf16 scale per 32 (no zero point), and
+    # the embeddings at bf16's 2 B -- not bf16 for everything (~2 TB for ~1.03 T parameters).
+    assert info.quantization_detail["group_size"] == 32 and info.quantization_detail["sym"]
+    split = parameter_split(
+        info, json.loads((FIXTURES / "kimi-k2.5" / "config.json").read_text())["text_config"]
+    )
+    assert split is not None and sum(split) == info.weights.parameters
+    linear, emb = split
+    assert info.weights.bytes == int(linear * (0.5 + 2 / 32) + emb * 2)
     assert (info.moe_experts, info.moe_experts_per_token) == (384, 8)
     spec = kv_spec(info)
     # MLA: 61 layers × (512 + 64) × 2 B = 70,272 (64 KV heads × 112 would be 1,748,992)

@@ -1,0 +1,112 @@
+"""Real AWQ and GPTQ config.json files (tests/data/model_configs, sources in its SOURCES.md).
+
+Every expected figure is worked out by hand in the comment above it; the code is not asked to
+agree with itself.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from modelverify.compat.kvcache import fit_memory, kv_spec
+from modelverify.compat.model import linear_bytes_per_weight, parameter_split, read_model
+
+FIXTURES = Path(__file__).resolve().parents[2] / "data" / "model_configs"
+GiB = 1024**3
+
+
+def test_awq_qwen25_72b_reading() -> None:
+    info = read_model(FIXTURES / "qwen2.5-72b-instruct-ko-awq")
+    assert info.architectures == ["Qwen2ForCausalLM"] and info.model_type == "qwen2"
+    assert info.quantization == "awq"
+    assert info.quantization_detail == {
+        "bits": 4,
+        "group_size": 128,
+        "zero_point": True,
+        "version": "gemm",
+    }
+    assert info.dtype == "float16"  # activations and the unquantized embeddings
+    # 4-bit weight 0.5 B + one fp16 scale (2 B) and one 4-bit zero (0.5 B) per 128 weights
+    assert linear_bytes_per_weight(info) == 0.5 + 2.5 / 128
+
+
+def test_awq_qwen25_72b_weight_bytes() -> None:
+    info = read_model(FIXTURES / "qwen2.5-72b-instruct-ko-awq")
+    # per layer: attention 8192·128·(2·64 + 2·8) = 150,994,944; MLP 3·8192·29568 = 726,663,168
+    # 80 layers: 80 × 877,658,112 = 70,212,648,960 linear parameters
+    # embedding + untied lm_head: 2 × 152,064 × 8192 = 2,491,416,576
+    assert parameter_split(info) == (70_212_648_960, 2_491_416_576)
+    assert info.weights.parameters == 72_704_065_536
+    # bytes: 70,212,648,960 × 0.5 = 35,106,324,480 (int4)
+    #      + 70,212,648,960 / 128 × 2.5 = 1,371,340,800 (scales + zeros)
+    #      + 2,491,416,576 × 2 = 4,982,833,152 (fp16 embeddings)
+    #      = 41,460,498,432 B (38.6 GiB; 4 bits for everything would say 33.9 GiB)
+    assert info.weights.bytes == 41_460_498_432
+
+
+def test_awq_qwen25_72b_kv_and_memory_on_two_80gib_gpus() -> None:
+    info = read_model(FIXTURES / "qwen2.5-72b-instruct-ko-awq")
+    # the quantization does not touch the cache: fp16, 2 × 80 layers × 8 KV heads × 128 × 2 B
+    assert kv_spec(info).per_token_bytes == 327_680
+    spec = kv_spec(info, tp=2)
+    assert spec.kv_heads_per_rank == 4 and spec.per_token_bytes == 163_840
+    fit = fit_memory(
+        info,
+        spec,
+        platform="cuda",
+        device_bytes=80 * GiB,
+        gpu_memory_utilization=0.9,
+        max_model_len=32768,
+    )
+    # budget per rank: 85,899,345,920 × 0.9 = 77,309,411,328
+    #   − weights 41,460,498,432 / 2 = 20,730,249,216
+    #   − reserve 5% of 80 GiB = 4,294,967,296        -> 52,284,194,816 B
+    assert fit.weights_bytes_per_rank == 20_730_249_216
+    assert fit.budget_bytes == 52_284_194_816
+    # blocks of 16 tokens × 163,840 B = 2,621,440 B: 52,284,194,816 // 2,621,440 = 19,944 blocks
+    assert fit.block_size == 16
+    assert fit.predicted_kv_tokens == 19_944 * 16 == 319_104
+    # one 32,768-token sequence: 2,048 blocks × 2,621,440 = 5,368,709,120 B -> 9.74 sequences
+    assert fit.fits and fit.max_concurrency == 9.74
+
+
+def test_gptq_llama2_7b_marlin_reading_and_bytes() -> None:
+    info = read_model(FIXTURES / "llama-2-7b-chat-gptq-marlin")
+    assert info.quantization == "gptq"
+    assert info.quantization_detail == {
+        "bits": 4,
+        "group_size": 128,
+        "sym": True,
+        "desc_act": False,
+        "checkpoint_format": "marlin",
+    }
+    # the Marlin repack stores scales only (no qzeros): 0.5 + 2 / 128 B per weight
+    assert linear_bytes_per_weight(info) == 0.5 + 2 / 128
+    # per layer: attention 4096·128·(2·32 + 2·32) = 67,108,864; MLP 3·4096·11008 = 135,266,304
+    # 32 layers: 6,476,005,376; embedding + lm_head 2 × 32,000 × 4096 = 262,144,000
+    assert parameter_split(info) == (6_476_005_376, 262_144_000)
+    # 6,476,005,376 × 0.5 = 3,238,002,688 + 6,476,005,376 / 64 = 101,187,584
+    # + 262,144,000 × 2 = 524,288,000 -> 3,863,478,272 B
+    assert info.weights.bytes == 3_863_478_272
+
+
+def test_gptq_without_marlin_counts_qzeros() -> None:
+    info = read_model(FIXTURES / "llama-2-7b-chat-gptq-marlin")
+    info.quantization_detail = {**info.quantization_detail, "checkpoint_format": "gptq"}
+    # AutoGPTQ's own layout keeps a 4-bit zero per group even when symmetric
+    assert linear_bytes_per_weight(info) == 0.5 + 2.5 / 128
+
+
+def test_gptq_llama2_7b_mha_cache_on_a_24gib_gpu() -> None:
+    info = read_model(FIXTURES / "llama-2-7b-chat-gptq-marlin")
+    # multi-head attention (32 KV heads): 2 × 32 × 32 × 128 × 2 B = 524,288 B per token
+    spec = kv_spec(info)
+    assert spec.per_token_bytes == 524_288
+    assert info.attention_kind == "full (MHA)"
+    fit = fit_memory(info, spec, platform="cuda", device_bytes=24 * GiB, max_model_len=4096)
+    # 25,769,803,776 × 0.9 = 23,192,823,398 − 3,863,478,272 − reserve 1,288,490,188 (5%)
+    #   = 18,040,854,938 B; // (16 × 524,288) = 2,150 blocks = 34,400 tokens
+    assert fit.budget_bytes == 18_040_854_938
+    assert fit.predicted_kv_tokens == 34_400
+    # a 4,096-token sequence is 2 GiB of cache: 8.4 of them fit
+    assert fit.max_concurrency == 8.4
