@@ -159,3 +159,21 @@ def test_api_command_against_a_running_server(served, tmp_path: Path) -> None:
     assert by_id["models.list"]["status"] == "fail"
     assert "max_model_len 2048 != configured 4096" in by_id["models.list"]["reason"]
     assert json.loads((tmp_path / "api" / "api.json").read_text())["status"] == "fail"
+
+
+def test_compat_demo_judges_what_run_demo_serves(demo_model: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "modelverify", "compat", "demo", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    res = json.loads(proc.stdout)
+    assert res["verdict"]["word"] == "supported"
+    # the demo's own flags and cache size, as `run demo` launches it (not this host's RAM)
+    mem = res["memory"]
+    assert mem["max_model_len"] == 2048 and mem["budget_source"].startswith(
+        "VLLM_CPU_KVCACHE_SPACE"
+    )
+    assert mem["predicted_kv_tokens"] == 1 * 2**30 // 23040 // 128 * 128

@@ -72,7 +72,7 @@ def compat(
     as_json: bool,
     out: Path | None,
 ) -> None:
-    """Judge MODEL (a folder or a cached hub id) before launching anything; flags after `--`
+    """Judge MODEL (a folder, a cached hub id, or 'demo') before launching anything; flags after `--`
     are the engine flags you will serve with (they change the memory arithmetic).
 
     Example: modelverify compat /models/Qwen3-8B -- --max-model-len 32768 -tp 2
@@ -81,18 +81,31 @@ def compat(
     from modelverify.compat.stage import run_compat
     from modelverify.serve.engine import find_engine
 
-    folder = resolve_model(model)
     python, dists = None, {}
+    env: dict[str, str] = {}
+    args = list(engine_args)
     try:
         spec = find_engine(engine_python)
         python, dists = spec.python, dict(spec.distributions)
     except ModelVerifyError as exc:
-        if engine_python:
+        if engine_python or model == "demo":
             raise
         click.echo(f"note: no engine found ({exc}); registry not checked", err=True)
+    if model == "demo":  # the model and settings `run demo` serves
+        import os
+
+        from modelverify.demo import DEMO_ARGS, DEMO_ENV, ensure_demo_model
+
+        assert python is not None
+        folder = ensure_demo_model(python)
+        args = [*DEMO_ARGS, *args]
+        env = {k: v for k, v in DEMO_ENV.items() if k not in os.environ}
+    else:
+        folder = resolve_model(model)
     res = run_compat(
         folder,
-        engine_args=list(engine_args),
+        engine_env=env,
+        engine_args=args,
         engine_python=python,
         distributions=dists,
         registry_mode=registry,
