@@ -9,6 +9,7 @@ call: health checks and eval requests use them, measured perf samples never do.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -43,6 +44,28 @@ def _engine_is_alive() -> bool:
 def _raise_if_engine_dead(what: str) -> None:
     if not _engine_is_alive():
         raise EngineError(f"the engine process exited during {what}; see server.log for why")
+
+
+async def _while_engine_lives(call: Any, what: str, tick: float = 1.0) -> Any:
+    """Await ``call``, but give up within ``tick`` seconds of the supervised engine's death.
+
+    A dead engine can leave its socket open (a child still holds it): without this, a request
+    would wait out its whole read timeout for an answer that will never come.
+    """
+    if _engine_alive is None:
+        return await call
+    task = asyncio.ensure_future(call)
+    try:
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=tick)
+            if done:
+                return task.result()
+            _raise_if_engine_dead(what)
+    finally:
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
 
 
 @dataclass(frozen=True)
@@ -151,12 +174,17 @@ class OpenAIClient:
         while True:
             t0 = time.perf_counter()
             try:
-                resp = await self._http.request(
-                    method,
-                    path,
-                    json=body if content is None else None,
-                    content=content,
-                    headers={"Content-Type": "application/json"} if content is not None else None,
+                resp = await _while_engine_lives(
+                    self._http.request(
+                        method,
+                        path,
+                        json=body if content is None else None,
+                        content=content,
+                        headers={"Content-Type": "application/json"}
+                        if content is not None
+                        else None,
+                    ),
+                    f"{method} {path}",
                 )
             except httpx.TransportError as exc:
                 _raise_if_engine_dead(f"{method} {path}")

@@ -201,6 +201,27 @@ def test_each_phase_of_a_stream_has_its_own_timeout(
     assert res.sequential is not None and res.sequential.successes == 0
 
 
+def test_an_eval_request_ends_within_a_second_of_the_engine_dying(tmp_path: Path, scripted) -> None:
+    from modelverify.client import watch_engine
+    from modelverify.errors import EngineError
+
+    url, h = scripted
+    h.script = {1: "hang_first"}  # the socket stays open, no byte comes: as when a child holds it
+    t0 = time.monotonic()
+    watch_engine(lambda: time.monotonic() - t0 < 0.5)  # the "engine" dies half a second in
+    try:
+        with pytest.raises(EngineError, match="the engine process exited during POST"):
+            run_accuracy(
+                url,
+                "fake",
+                tmp_path / "acc.jsonl",
+                config=AccuracyConfig(dataset=str(gsm8k(tmp_path, 1)), concurrency=1),
+            )
+    finally:
+        watch_engine(None)
+    assert time.monotonic() - t0 < 2.5  # not the 3 s stall, let alone the 600 s read timeout
+
+
 def test_disk_full_is_one_line_and_keeps_what_was_written(
     tmp_path: Path, scripted, monkeypatch, capsys
 ) -> None:
