@@ -222,6 +222,21 @@ def test_an_eval_request_ends_within_a_second_of_the_engine_dying(tmp_path: Path
     assert time.monotonic() - t0 < 2.5  # not the 3 s stall, let alone the 600 s read timeout
 
 
+def test_api_checks_retry_a_503_and_count_it(tmp_path: Path, scripted) -> None:
+    from modelverify.api.stage import run_api
+    from modelverify.report.i18n import strings
+    from modelverify.report.sections import api_section
+
+    url, h = scripted
+    h.script = {1: "503"}  # the first POST of the suite (the completions seed check)
+    res = run_api(url, "fake")
+    assert res.retried_requests == 1
+    done = next(c for c in res.checks if c.id == "completions.basic")
+    assert done.evidence[0].status_code == 200  # the check judged the answer after the retry
+    md = api_section(res.model_dump(mode="json"), strings("en"), "en")
+    assert "1 request(s) were sent again with backoff" in md
+
+
 def test_disk_full_is_one_line_and_keeps_what_was_written(
     tmp_path: Path, scripted, monkeypatch, capsys
 ) -> None:

@@ -15,6 +15,7 @@ class ApiResult(StageResult):
     base_url: str = ""
     model: str = ""
     checks: list[CheckResult] = []
+    retried_requests: int = 0  # health/seed requests re-sent after 429 / 5xx / transport errors
 
     def counts(self) -> dict[str, int]:
         out = {s.value: 0 for s in Status}
@@ -42,7 +43,14 @@ async def _run(
         ctx = CheckContext(client=client, model=model, expected_max_model_len=expected_mml)
         checks = await run_checks(ctx)
     status, reason = summarise(checks)
-    return ApiResult(base_url=base_url, model=model, checks=checks, status=status, reason=reason)
+    return ApiResult(
+        base_url=base_url,
+        model=model,
+        checks=checks,
+        retried_requests=client.retried,
+        status=status,
+        reason=reason,
+    )
 
 
 def run_api(

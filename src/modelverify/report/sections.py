@@ -517,6 +517,8 @@ def api_section(api: D | None, t: Strings, lang: str) -> str:
             [[f"`{c['id']}`", mark(c["status"], t), c["reason"]] for c in api["checks"]],
         )
     )
+    if api.get("retried_requests"):
+        out.append(t["api_retried"].format(n=api["retried_requests"]))
     out.append(conclusion(api.get("status"), C.api_overall(api, lang), t))
     return "\n\n".join(out)
 
