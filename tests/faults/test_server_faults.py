@@ -286,6 +286,18 @@ def test_disk_full_is_one_line_and_keeps_what_was_written(
     assert exit_info.value.code == 1
     err = [x for x in capsys.readouterr().err.splitlines() if x.strip() and not x.startswith("[")]
     assert len(err) == 1 and err[0].startswith("error: disk full while writing ")
-    assert "perf_requests.jsonl" in err[0] and "--resume" in err[0]
+    # `perf` has no run to resume: the advice is to run it again, not `run --resume`
+    assert "perf_requests.jsonl" in err[0] and "run the command again" in err[0]
+    assert "--resume" not in err[0]
     kept = (out / "perf_requests.jsonl").read_text().splitlines()
     assert len(kept) == 3 and all(json.loads(x)["ok"] for x in kept)
+
+
+def test_disk_full_during_run_names_the_run_directory_to_resume(tmp_path: Path) -> None:
+    import errno
+
+    from modelverify.cli.main import _disk_full_message
+
+    exc = OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "r" / "accuracy.jsonl"))
+    msg = _disk_full_message(exc, ["run", "demo", "--out", str(tmp_path / "r")])
+    assert msg.endswith(f"`modelverify run --resume {tmp_path / 'r'}` (finished results are kept)")

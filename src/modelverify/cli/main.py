@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import signal
 import sys
+from pathlib import Path
 from types import FrameType
 
 import click
@@ -40,6 +41,23 @@ def _register() -> None:
     cli.add_command(report.compare)
 
 
+def _disk_full_message(exc: OSError, argv: list[str] | None) -> str:
+    """What to do after a full disk: `run` resumes its run directory; other commands rerun."""
+    args = sys.argv[1:] if argv is None else argv
+    where = f" while writing {exc.filename}" if exc.filename else ""
+    if args[:1] == ["run"]:
+        run_dir = Path(exc.filename).parent if exc.filename else None
+        target = str(run_dir) if run_dir is not None else "RUN_DIR"
+        return (
+            f"disk full{where}: free some space, then continue with "
+            f"`modelverify run --resume {target}` (finished results are kept)"
+        )
+    return (
+        f"disk full{where}: free some space, then run the command again (what was written "
+        "before the disk filled is kept)"
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     _register()
     signal.signal(signal.SIGTERM, _on_sigterm)
@@ -51,12 +69,7 @@ def main(argv: list[str] | None = None) -> None:
     except OSError as exc:
         if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
             raise
-        where = f" while writing {exc.filename}" if exc.filename else ""
-        click.echo(
-            f"error: disk full{where}: free some space, then continue with "
-            "`modelverify run --resume RUN_DIR` (finished results are kept)",
-            err=True,
-        )
+        click.echo(f"error: {_disk_full_message(exc, argv)}", err=True)
         sys.exit(1)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
