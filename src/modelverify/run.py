@@ -19,7 +19,7 @@ from typing import Any
 from modelverify import __version__
 from modelverify.client import watch_engine
 from modelverify.errors import ConfigError, EngineStartError, ModelVerifyError
-from modelverify.redact import redact_args, redact_text
+from modelverify.redact import redact_args, redact_env, redact_text
 from modelverify.results import StageResult, Status
 from modelverify.rundir import RunDir
 from modelverify.serve.failure import explain_failure
@@ -322,7 +322,7 @@ def execute(opts: RunOptions, say: Say = lambda s: print(s, file=sys.stderr)) ->
             "model": opts.model,
             "model_path": model_path,
             "engine_args": redact_args(engine_args),
-            "engine_env": engine_env,
+            "engine_env": redact_env(engine_env),
             "stages": list(opts.stages),
             "base_url": redact_text(opts.base_url or "") or None,
             "engine_python": engine_python,
@@ -417,7 +417,7 @@ def execute(opts: RunOptions, say: Say = lambda s: print(s, file=sys.stderr)) ->
             host = flag_value(engine_args, "--host")
             sres = ServeResult(
                 mode="launch",
-                env=engine_env,
+                env=redact_env(engine_env),
                 log_path=str(cfg.log_path),
                 host_warning=(
                     f"--host {host}: the server was reachable from other machines during the run"
