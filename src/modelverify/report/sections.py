@@ -367,7 +367,7 @@ def serve_section(serve: D | None, run: D, run_dir: Path, t: Strings, lang: str)
     if timing:
         out.append(timing)
     if serve.get("host_warning"):
-        out.append(f"⚠️ {serve['host_warning']}")
+        out.append(f"⚠️ {C.quoted(serve['host_warning'], lang)}")
     out.append(conclusion(serve.get("status"), C.serve(serve, lang), t))
     return "\n\n".join(out)
 
@@ -1017,7 +1017,26 @@ def summary_section(results: D, t: Strings, lang: str) -> str:
     ]
     if reasons:
         out.append("\n".join(f"- {r}" for r in reasons))
+    found = risks(st, lang)
+    if found:
+        out.append(f"**{t['risks']}**\n\n" + "\n".join(f"- ⚠️ {r}" for r in found))
     return "\n\n".join(out)
+
+
+def risks(stages: D, lang: str) -> list[str]:
+    """What the run did that a reviewer must sign off on, whatever the verdict."""
+    t = strings(lang)
+    serve = stages.get("serve") or {}
+    compat = stages.get("compat") or {}
+    out = []
+    cmd = serve.get("command") or []
+    if "--trust-remote-code" in cmd or any(a.startswith("--trust-remote-code=") for a in cmd):
+        out.append(t["risk_remote_code"])
+    elif (compat.get("model") or {}).get("trust_remote_code_needed"):
+        out.append(t["risk_remote_code_needed"])
+    if serve.get("host_warning"):
+        out.append(t["risk_host"].format(w=C.quoted(serve["host_warning"], lang)))
+    return out
 
 
 def appendix_section(results: D, run_dir: Path, t: Strings, lang: str) -> str:

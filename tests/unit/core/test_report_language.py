@@ -334,3 +334,17 @@ def test_failed_start_shows_the_diagnosis_in_both_languages(tmp_path: Path) -> N
     assert found == [], found
     en = render(res, tmp_path, "en")
     assert diag.advice in en and "rule `kv_cache_too_small`" in en
+
+
+def test_remote_code_and_an_open_host_are_named_as_risks(tmp_path: Path) -> None:
+    res = _results(tmp_path, "npu", False)
+    md = render(res, tmp_path, "zh")
+    assert "**风险**" not in md  # nothing to sign off on: no risk section
+    serve = res["stages"]["serve"]
+    serve["command"] = [*serve["command"], "--trust-remote-code", "--host", "0.0.0.0"]
+    serve["host_warning"] = "--host 0.0.0.0: the server was reachable from other machines"
+    zh = render(res, tmp_path, "zh")
+    assert "**风险**" in zh and "`--trust-remote-code` 启动" in zh and "0.0.0.0" in zh
+    assert [m.group(0) for ln in _prose(zh) for m in SENTENCE.finditer(ln)] == []
+    en = render(res, tmp_path, "en")
+    assert "**Risks**" in en and "custom Python code from the model repository" in en
