@@ -1,4 +1,5 @@
-"""Faults on the real CPU engine: the engine dies mid-stage; modelverify is killed and resumed."""
+"""Faults on the real CPU engine: the engine dies mid-stage; modelverify is interrupted
+(SIGINT, SIGTERM), killed (-9) and resumed; start-up too slow; port taken; API key."""
 
 from __future__ import annotations
 
@@ -33,6 +34,46 @@ def wait_for_line(proc: subprocess.Popen[str], prefix: str, timeout: float = 600
 
 def engine_pid(run_dir: Path) -> int:
     return int(json.loads((run_dir / "server.json").read_text())["pid"])
+
+
+def engine_pids_left(run_dir: Path) -> list[int]:
+    """The engine's tree and session members still alive (an orphaned EngineCore included)."""
+    pid = engine_pid(run_dir)
+    return sorted({p for p in [pid, *descendants(pid), *session_members(pid)] if alive(p)})
+
+
+@pytest.mark.parametrize(
+    ("sig", "code_expected"),
+    [(signal.SIGINT, 130), (signal.SIGTERM, 143)],
+    ids=["ctrl-c", "sigterm"],
+)
+def test_ctrl_c_during_perf_keeps_results_and_stops_the_engine(
+    tmp_path: Path, demo_model: Path, sig: signal.Signals, code_expected: int
+) -> None:
+    out = tmp_path / "run"
+    proc = subprocess.Popen(
+        mv("run", "demo", "--stages", "env,compat,serve,perf", "--out", str(out)),
+        stderr=subprocess.PIPE,
+        text=True,
+        # A terminal delivers Ctrl-C with SIGINT's default action; a harness started in the
+        # background (`cmd &`) would hand the child an ignored SIGINT instead.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if line.startswith("[perf] running"):
+            break
+    time.sleep(2)
+    t0 = time.monotonic()
+    proc.send_signal(sig)
+    code = proc.wait(timeout=60)
+    took = time.monotonic() - t0
+    assert code == code_expected
+    assert took < 30
+    for stage in ("env", "compat", "serve"):
+        assert json.loads((out / f"{stage}.json").read_text())["status"] in ("pass", "warn")
+    assert not (out / "perf.json").exists()
+    assert engine_pids_left(out) == []
 
 
 def test_engine_killed_mid_perf_fails_fast_and_keeps_results(
