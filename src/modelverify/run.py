@@ -286,7 +286,7 @@ def execute(opts: RunOptions, say: Say = lambda s: print(s, file=sys.stderr)) ->
         from modelverify.demo import DEMO_ARGS, DEMO_ENV, ensure_demo_model
 
         assert engine is not None
-        say("preparing the demo model (SmolLM2-135M-Instruct, converted once and cached)…")
+        say("[demo] preparing the demo model (SmolLM2-135M-Instruct, converted once and cached)…")
         model_path = str(ensure_demo_model(engine.python))
         engine_args = [*DEMO_ARGS, *engine_args]
         engine_env = {k: v for k, v in DEMO_ENV.items() if k not in os.environ}

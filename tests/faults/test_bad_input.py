@@ -181,3 +181,52 @@ def test_unknown_architecture_is_refused_before_launch(tmp_path: Path, demo_mode
     compat = json.loads((out / "compat.json").read_text())
     assert compat["status"] == "fail" and compat["registry_verdict"] == "unsupported"
     assert not (out / "server.json").exists()
+
+
+@pytest.mark.engine
+@pytest.mark.parametrize("visible", ["16", "0,3,99"], ids=["one-past-the-end", "one-of-three"])
+def test_device_index_out_of_range_is_refused_before_launch(
+    tmp_path: Path, demo_model: Path, visible: str
+) -> None:
+    """ASCEND_RT_VISIBLE_DEVICES naming a device the host lacks, on a recorded 16-NPU node.
+
+    A stand-in `npu-smi` on PATH prints the real recorded table (and has no `-m` table), so the
+    live code path runs exactly as on the node the table came from."""
+    import os
+
+    table = (
+        Path(__file__).parents[1] / "data" / "npu_smi" / "07_910b2c_16npu_two_digit_ids_24.1.0.txt"
+    )
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "npu-smi"
+    fake.write_text(f'#!/bin/sh\n[ "$2" = "-m" ] && exit 1\ncat "{table}"\n')
+    fake.chmod(0o755)
+    out = tmp_path / "run"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "modelverify",
+            "run",
+            "demo",
+            "--stages",
+            "env,serve",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={
+            **os.environ,
+            "PATH": f"{bin_dir}:{os.environ['PATH']}",
+            "ASCEND_RT_VISIBLE_DEVICES": visible,
+        },
+    )
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    line = one_error_line(proc)
+    assert "ASCEND_RT_VISIBLE_DEVICES" in line and "nothing was launched" in line, line
+    env = json.loads((out / "env.json").read_text())  # the finished stage is kept
+    assert env["platform"] == "npu" and env["status"] == "fail"
+    assert not (out / "server.json").exists()
