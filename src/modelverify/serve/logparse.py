@@ -13,7 +13,13 @@ from datetime import datetime
 from modelverify.results import Model
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]|\[(?:\d{1,3};)*\d{1,3}m")
-_PREFIX = re.compile(r"^\s*\((?:[\w.-]+) pid=\d+\)\s*")
+# "(APIServer pid=1)", "(VllmWorker TP0 pid=5)", "(VllmWorker rank=5 pid=3073)", Ray's
+# "(RayWorkerWrapper pid=769, ip=7.242.96.68)" and nameless "(pid=776, ip=...)", nested when one
+# process relays another's output; then torch.distributed's "[rank0]:" on every line it prints
+_PREFIX = re.compile(
+    r"^\s*(?:\((?:[\w.-]+ )?(?:(?:TP|PP|DP|EP)\d+ |rank=\d+ )?pid=\d+(?:, ip=[\w.:-]{1,64})?\)\s*)*"
+    r"(?:\[rank\d+\]:\s?)?"
+)
 _LEVEL = re.compile(
     r"^(INFO|WARNING|ERROR|DEBUG|CRITICAL)\s+(\d\d-\d\d \d\d:\d\d:\d\d)(?:\.\d+)?\s+(?:\[[^\]]{1,80}\]\s*)?"
 )
@@ -48,7 +54,9 @@ _GRAPH_MEM = re.compile(r"Graph capturing finished in ([\d.]+) ?secs?, took ([\d
 _EXC = re.compile(r"^(?:[A-Za-z_][\w.]*\.)?[A-Z]\w*(?:Error|Exception|Exit)\b(?::.*)?$")
 _RANK = re.compile(r"rank (\d+) in world size (\d+) is assigned as (.*)")
 _GROUP = re.compile(r"\b([A-Z]+) rank (\d+|N/A)")
-_WORKER_PREFIX = re.compile(r"^\s*\(((?:\w*Worker\w*|Worker_[\w]+)) pid=(\d+)\)")
+_WORKER_PREFIX = re.compile(
+    r"^\s*\((\w*Worker\w*(?: (?:TP|PP|DP|EP)\d+| rank=\d+)?) pid=(\d+)(?:, ip=([\w.:-]{1,64}))?\)"
+)
 _BACKEND = re.compile(r"distributed_executor_backend'?\s*[=:]\s*'?(\w+)'?")
 _WRAPPERS = (
     "EOFError",
@@ -211,7 +219,8 @@ def parse_vllm_log(text: str) -> VllmLogFacts:
     lines = text.splitlines()
     for i, raw in enumerate(lines):
         if m := _WORKER_PREFIX.match(_ANSI.sub("", raw[:300])):
-            who = f"{m.group(1)} pid={m.group(2)}"
+            # the node's address names a worker on another host of a Ray cluster
+            who = f"{m.group(1)} pid={m.group(2)}" + (f" ip={m.group(3)}" if m.group(3) else "")
             if who not in f.worker_processes:
                 f.worker_processes.append(who)
         msg, _level, stamp = clean_line(raw[:20_000])

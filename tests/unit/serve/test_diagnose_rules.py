@@ -134,3 +134,12 @@ def test_chat_template_mentions_in_an_unfinished_start_up_get_no_advice(shared_d
     text = "\n".join(lines[:cut])
     assert "chat_template=None" in text
     assert rule_of(text) != "chat_template_missing"
+
+
+def test_a_rank_prefixed_traceback_names_its_exception() -> None:
+    # every line "[rank0]: ...", a Ray raylet line in the middle; before: no root cause at all
+    text = read("ascend_issue1713_V0_ray_tp8_pp2_rank0_keyerror_fail.excerpt.log")
+    f = parse_vllm_log(text)
+    assert f.fatal_error == "KeyError: 'model.layers.0.self_attn.q_a_proj.weight'"
+    d = diagnose(text, f)
+    assert d is not None and d.id == "unknown" and d.root_cause == f.fatal_error
