@@ -68,8 +68,12 @@ _WRAPPERS = (
     "Worker failed with error",
 )
 # CANN error codes printed under a torch_npu exception ("EL0004: [PID: 5536] 2025-11-10-01:25:11
-# .770.501 Failed to allocate memory."); EH9999 is CANN's "Inner Error", never the cause
-_CANN_CODE = re.compile(r"\b(E[A-GI-Z]\d{4}):\s*(?:\[PID: \d+\]\s*[\d.:-]+\s*)?(.*)")
+# .770.501 Failed to allocate memory."); EH9999 is CANN's "Inner Error", never the cause, and an
+# "E?9999: Inner Error!" header of any module says nothing: the next code line says what failed
+_CANN_CODE = re.compile(
+    r"\b(E[A-GI-Z]\d{4}):\s*(?:\[PID: \d+\]\s*)?(?:\d{4}-\d\d-\d\d-[\d:.]{8,20}\s*)?(.*)"
+)
+_CANN_NOISE = ("Inner Error",)
 
 
 class GraphCapture(Model):
@@ -326,6 +330,15 @@ def parse_vllm_log(text: str) -> VllmLogFacts:
     return f
 
 
+def _cann_code(following: list[str]) -> str | None:
+    """The first informative CANN error code among the lines after a torch_npu exception."""
+    for raw in following:
+        m = _CANN_CODE.search(clean_line(raw[:2000])[0])
+        if m and not m.group(2).startswith(_CANN_NOISE):
+            return f"{m.group(1)}: {m.group(2).strip()[:200]}"
+    return None
+
+
 def root_cause_line(text: str) -> str | None:
     """The last raised-exception line, skipping the wrappers vLLM adds after the real cause."""
     found: str | None = None
@@ -336,10 +349,8 @@ def root_cause_line(text: str) -> str | None:
         if _EXC.match(msg) and not any(w in msg for w in _WRAPPERS):
             found = msg
             # torch_npu's message names the call; the CANN error code a few lines below says why
-            for nxt in lines[i + 1 : i + 12]:
-                if m := _CANN_CODE.search(clean_line(nxt[:2000])[0]):
-                    found = f"{msg} ({m.group(1)}: {m.group(2).strip()[:200]})"
-                    break
+            if code := _cann_code(lines[i + 1 : i + 12]):
+                found = f"{msg} ({code})"
             # pydantic puts the real message on the next line ("  Value error, ...").
             if "validation error" in msg and i + 1 < len(lines):
                 detail = clean_line(lines[i + 1][:5000])[0].strip()
