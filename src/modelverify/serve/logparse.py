@@ -57,6 +57,9 @@ _GROUP = re.compile(r"\b([A-Z]+) rank (\d+|N/A)")
 _WORKER_PREFIX = re.compile(
     r"^\s*\((\w*Worker\w*(?: (?:TP|PP|DP|EP)\d+| rank=\d+)?) pid=(\d+)(?:, ip=([\w.:-]{1,64}))?\)"
 )
+# torch's C++ (c10/glog) error line, "[E1201 06:31:02.635343200 compiler_depend.ts:444] msg", once
+# the "[rankN]:" prefix is gone: a failure that never became a Python exception
+_C10_ERROR = re.compile(r"^\[E\d{4} [\d:.]{8,24} [^\]\s]{1,120}\]\s*(\S.*)$")
 _BACKEND = re.compile(r"distributed_executor_backend'?\s*[=:]\s*'?(\w+)'?")
 _WRAPPERS = (
     "EOFError",
@@ -74,6 +77,9 @@ _CANN_CODE = re.compile(
     r"\b(E[A-GI-Z]\d{4}):\s*(?:\[PID: \d+\]\s*)?(?:\d{4}-\d\d-\d\d-[\d:.]{8,20}\s*)?(.*)"
 )
 _CANN_NOISE = ("Inner Error",)
+# vLLM-Ascend's graph mode: "PIECEWISE compilation enabled on NPU", "FULL_DECODE_ONLY compilation
+# enabled on NPU. use_inductor not supported - using only ACL Graph mode"
+_ACL_GRAPH = re.compile(r"\b([A-Z][A-Z_]+) compilation enabled on NPU")
 
 
 class GraphCapture(Model):
@@ -279,8 +285,8 @@ def parse_vllm_log(text: str) -> VllmLogFacts:
             or "async scheduling is disabled" in msg.lower()
         ):
             f.async_scheduling = False
-        if "PIECEWISE compilation enabled on NPU" in msg:
-            f.acl_graph, f.platform = "PIECEWISE (ACL Graph)", "npu"
+        if m := _ACL_GRAPH.search(msg):
+            f.acl_graph, f.platform = f"{m.group(1)} (ACL Graph)", "npu"
         elif "npu not support graph capture" in msg.lower():
             f.acl_graph, f.platform = "disabled (eager)", "npu"
         if m := _WEIGHTS.search(msg):
@@ -340,13 +346,17 @@ def _cann_code(following: list[str]) -> str | None:
 
 
 def root_cause_line(text: str) -> str | None:
-    """The last raised-exception line, skipping the wrappers vLLM adds after the real cause."""
+    """The last raised-exception line, skipping the wrappers vLLM adds after the real cause; a
+    C++ error of torch only when no Python exception was raised (it is then all there is)."""
     found: str | None = None
+    c10_error: str | None = None
     lines = text.splitlines()
     for i, raw in enumerate(lines):
         msg, _, _ = clean_line(raw[:5000])
         msg = msg.strip()
-        if _EXC.match(msg) and not any(w in msg for w in _WRAPPERS):
+        if c10 := _C10_ERROR.match(msg):
+            c10_error = c10.group(1).strip()
+        elif _EXC.match(msg) and not any(w in msg for w in _WRAPPERS):
             found = msg
             # torch_npu's message names the call; the CANN error code a few lines below says why
             if code := _cann_code(lines[i + 1 : i + 12]):
@@ -356,7 +366,7 @@ def root_cause_line(text: str) -> str | None:
                 detail = clean_line(lines[i + 1][:5000])[0].strip()
                 if detail:
                     found = f"{msg}: {detail[:400]}"
-    return found
+    return found or c10_error
 
 
 __all__ = [

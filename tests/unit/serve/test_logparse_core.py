@@ -230,3 +230,13 @@ def test_worker_prefixes_of_every_published_shape() -> None:
     assert f.timings.torch_compile_s == 10.52
     assert clean_line(lines[1])[0].startswith('File "/opt/venv/')
     assert clean_line(lines[2])[1:] == ("INFO", "07-31 19:35:33")
+
+
+def test_torch_cpp_error_after_start_up_is_the_post_startup_error() -> None:
+    # before: null; the only error after "Application startup complete" is torch's C++ line
+    name = "ascend_issue4594_v0.11.2_V1_npu_tp8_mp_aclgraph_ok_post_error.excerpt.log"
+    f = parse_vllm_log(read(DATA / name))
+    assert f.startup_complete and f.fatal_error is None
+    assert f.post_startup_error == "SelfAttentionOperation setup failed!"
+    # the "[rankN]:[W...]" warnings during graph capture are not errors
+    assert root_cause_line("\n".join(read(DATA / name).splitlines()[:300])) is None
