@@ -209,6 +209,26 @@ def test_topology_from_rank_lines_and_worker_prefixes() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("name", "final"),
+    [
+        # enabled, then vLLM-Ascend's "Non-MLA LLMs forcibly disable the chunked prefill
+        # feature", and the engine line confirms chunked_prefill_enabled=False
+        ("ascend_issue3316_v0.10.2_V1_npu_chunked_prefill_forced_off.excerpt.log", False),
+        # the same two lines for a multimodal model, which the hook exempts: the engine line
+        # says chunked_prefill_enabled=True, and that is the final state
+        ("ascend_v0.11.0rc3_310p_tp2_507013_EL0004_fail.excerpt.log", True),
+    ],
+)
+def test_chunked_prefill_forced_off_in_real_logs_keeps_the_final_state(
+    name: str, final: bool
+) -> None:
+    text = read(DATA / name)
+    assert "forcibly disable the chunked prefill" in text
+    f = parse_vllm_log(text)
+    assert f.chunked_prefill_enabled is final and f.max_num_batched_tokens == 2048
+
+
 def test_worker_prefixes_of_every_published_shape() -> None:
     # whole lines quoted from vllm issues 23256 (v0.10, "VllmWorker TP1") and 15182 (v0.8,
     # "VllmWorker rank=5"), and the Ray worker of another node in vllm-ascend issue 2146
