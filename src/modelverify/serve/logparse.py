@@ -13,7 +13,13 @@ from datetime import datetime
 from modelverify.results import Model
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]|\[(?:\d{1,3};)*\d{1,3}m")
-_PREFIX = re.compile(r"^\s*\((?:[\w.-]+) pid=\d+\)\s*")
+# "(APIServer pid=1)", "(VllmWorker TP0 pid=5)", "(VllmWorker rank=5 pid=3073)", Ray's
+# "(RayWorkerWrapper pid=769, ip=7.242.96.68)" and nameless "(pid=776, ip=...)", nested when one
+# process relays another's output; then torch.distributed's "[rank0]:" on every line it prints
+_PREFIX = re.compile(
+    r"^\s*(?:\((?:[\w.-]+ )?(?:(?:TP|PP|DP|EP)\d+ |rank=\d+ )?pid=\d+(?:, ip=[\w.:-]{1,64})?\)\s*)*"
+    r"(?:\[rank\d+\]:\s?)?"
+)
 _LEVEL = re.compile(
     r"^(INFO|WARNING|ERROR|DEBUG|CRITICAL)\s+(\d\d-\d\d \d\d:\d\d:\d\d)(?:\.\d+)?\s+(?:\[[^\]]{1,80}\]\s*)?"
 )
@@ -48,7 +54,12 @@ _GRAPH_MEM = re.compile(r"Graph capturing finished in ([\d.]+) ?secs?, took ([\d
 _EXC = re.compile(r"^(?:[A-Za-z_][\w.]*\.)?[A-Z]\w*(?:Error|Exception|Exit)\b(?::.*)?$")
 _RANK = re.compile(r"rank (\d+) in world size (\d+) is assigned as (.*)")
 _GROUP = re.compile(r"\b([A-Z]+) rank (\d+|N/A)")
-_WORKER_PREFIX = re.compile(r"^\s*\(((?:\w*Worker\w*|Worker_[\w]+)) pid=(\d+)\)")
+_WORKER_PREFIX = re.compile(
+    r"^\s*\((\w*Worker\w*(?: (?:TP|PP|DP|EP)\d+| rank=\d+)?) pid=(\d+)(?:, ip=([\w.:-]{1,64}))?\)"
+)
+# torch's C++ (c10/glog) error line, "[E1201 06:31:02.635343200 compiler_depend.ts:444] msg", once
+# the "[rankN]:" prefix is gone: a failure that never became a Python exception
+_C10_ERROR = re.compile(r"^\[E\d{4} [\d:.]{8,24} [^\]\s]{1,120}\]\s*(\S.*)$")
 _BACKEND = re.compile(r"distributed_executor_backend'?\s*[=:]\s*'?(\w+)'?")
 _WRAPPERS = (
     "EOFError",
@@ -60,8 +71,15 @@ _WRAPPERS = (
     "Worker failed with error",
 )
 # CANN error codes printed under a torch_npu exception ("EL0004: [PID: 5536] 2025-11-10-01:25:11
-# .770.501 Failed to allocate memory."); EH9999 is CANN's "Inner Error", never the cause
-_CANN_CODE = re.compile(r"\b(E[A-GI-Z]\d{4}):\s*(?:\[PID: \d+\]\s*[\d.:-]+\s*)?(.*)")
+# .770.501 Failed to allocate memory."); EH9999 is CANN's "Inner Error", never the cause, and an
+# "E?9999: Inner Error!" header of any module says nothing: the next code line says what failed
+_CANN_CODE = re.compile(
+    r"\b(E[A-GI-Z]\d{4}):\s*(?:\[PID: \d+\]\s*)?(?:\d{4}-\d\d-\d\d-[\d:.]{8,20}\s*)?(.*)"
+)
+_CANN_NOISE = ("Inner Error",)
+# vLLM-Ascend's graph mode: "PIECEWISE compilation enabled on NPU", "FULL_DECODE_ONLY compilation
+# enabled on NPU. use_inductor not supported - using only ACL Graph mode"
+_ACL_GRAPH = re.compile(r"\b([A-Z][A-Z_]+) compilation enabled on NPU")
 
 
 class GraphCapture(Model):
@@ -211,7 +229,8 @@ def parse_vllm_log(text: str) -> VllmLogFacts:
     lines = text.splitlines()
     for i, raw in enumerate(lines):
         if m := _WORKER_PREFIX.match(_ANSI.sub("", raw[:300])):
-            who = f"{m.group(1)} pid={m.group(2)}"
+            # the node's address names a worker on another host of a Ray cluster
+            who = f"{m.group(1)} pid={m.group(2)}" + (f" ip={m.group(3)}" if m.group(3) else "")
             if who not in f.worker_processes:
                 f.worker_processes.append(who)
         msg, _level, stamp = clean_line(raw[:20_000])
@@ -266,8 +285,8 @@ def parse_vllm_log(text: str) -> VllmLogFacts:
             or "async scheduling is disabled" in msg.lower()
         ):
             f.async_scheduling = False
-        if "PIECEWISE compilation enabled on NPU" in msg:
-            f.acl_graph, f.platform = "PIECEWISE (ACL Graph)", "npu"
+        if m := _ACL_GRAPH.search(msg):
+            f.acl_graph, f.platform = f"{m.group(1)} (ACL Graph)", "npu"
         elif "npu not support graph capture" in msg.lower():
             f.acl_graph, f.platform = "disabled (eager)", "npu"
         if m := _WEIGHTS.search(msg):
@@ -317,26 +336,37 @@ def parse_vllm_log(text: str) -> VllmLogFacts:
     return f
 
 
+def _cann_code(following: list[str]) -> str | None:
+    """The first informative CANN error code among the lines after a torch_npu exception."""
+    for raw in following:
+        m = _CANN_CODE.search(clean_line(raw[:2000])[0])
+        if m and not m.group(2).startswith(_CANN_NOISE):
+            return f"{m.group(1)}: {m.group(2).strip()[:200]}"
+    return None
+
+
 def root_cause_line(text: str) -> str | None:
-    """The last raised-exception line, skipping the wrappers vLLM adds after the real cause."""
+    """The last raised-exception line, skipping the wrappers vLLM adds after the real cause; a
+    C++ error of torch only when no Python exception was raised (it is then all there is)."""
     found: str | None = None
+    c10_error: str | None = None
     lines = text.splitlines()
     for i, raw in enumerate(lines):
         msg, _, _ = clean_line(raw[:5000])
         msg = msg.strip()
-        if _EXC.match(msg) and not any(w in msg for w in _WRAPPERS):
+        if c10 := _C10_ERROR.match(msg):
+            c10_error = c10.group(1).strip()
+        elif _EXC.match(msg) and not any(w in msg for w in _WRAPPERS):
             found = msg
             # torch_npu's message names the call; the CANN error code a few lines below says why
-            for nxt in lines[i + 1 : i + 12]:
-                if m := _CANN_CODE.search(clean_line(nxt[:2000])[0]):
-                    found = f"{msg} ({m.group(1)}: {m.group(2).strip()[:200]})"
-                    break
+            if code := _cann_code(lines[i + 1 : i + 12]):
+                found = f"{msg} ({code})"
             # pydantic puts the real message on the next line ("  Value error, ...").
             if "validation error" in msg and i + 1 < len(lines):
                 detail = clean_line(lines[i + 1][:5000])[0].strip()
                 if detail:
                     found = f"{msg}: {detail[:400]}"
-    return found
+    return found or c10_error
 
 
 __all__ = [

@@ -83,6 +83,12 @@ def test_v0_block_line_in_every_published_spelling(name: str, blocks: tuple[int,
             "device_oom",
             "error code is 507013",
         ),
+        # 507013 whose CANN codes are only EI9999/EH9999: the 507013 rule itself
+        (
+            "ascend_pytorch_issue49_507013_no_EL0004_fail.excerpt.log",
+            "ascend_507013",
+            "error code is 507013 (EI9999: Memory async copy failed",
+        ),
     ],
 )
 def test_rule_fires_on_the_real_error(name: str, rule: str, cause: str) -> None:
@@ -112,6 +118,8 @@ def test_rule_fires_on_the_real_error(name: str, rule: str, cause: str) -> None:
         ("cpu_v0.32.0_kv_cache_too_small_fail.log", "port_in_use"),
         # no cache blocks is not the device running out of memory
         ("ascend_issue5707_no_cache_blocks_fail.excerpt.log", "device_oom"),
+        # a DMA copy error (507013) with no EL0004 is not a memory failure
+        ("ascend_pytorch_issue49_507013_no_EL0004_fail.excerpt.log", "device_oom"),
     ],
 )
 def test_rule_does_not_fire_on_a_near_miss(name: str, not_rule: str) -> None:
@@ -134,3 +142,20 @@ def test_chat_template_mentions_in_an_unfinished_start_up_get_no_advice(shared_d
     text = "\n".join(lines[:cut])
     assert "chat_template=None" in text
     assert rule_of(text) != "chat_template_missing"
+
+
+def test_an_inner_error_header_is_not_the_cann_reason() -> None:
+    # before: "... error code is 507013 (EI9999: Inner Error!)", which says nothing
+    d = diagnose(read("ascend_pytorch_issue49_507013_no_EL0004_fail.excerpt.log"))
+    assert d is not None and d.root_cause is not None
+    assert "Inner Error" not in d.root_cause
+    assert "2024-09-04" not in d.root_cause  # CANN's timestamp is not part of the reason
+
+
+def test_a_rank_prefixed_traceback_names_its_exception() -> None:
+    # every line "[rank0]: ...", a Ray raylet line in the middle; before: no root cause at all
+    text = read("ascend_issue1713_V0_ray_tp8_pp2_rank0_keyerror_fail.excerpt.log")
+    f = parse_vllm_log(text)
+    assert f.fatal_error == "KeyError: 'model.layers.0.self_attn.q_a_proj.weight'"
+    d = diagnose(text, f)
+    assert d is not None and d.id == "unknown" and d.root_cause == f.fatal_error

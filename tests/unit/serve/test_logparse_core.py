@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from modelverify.serve.diagnose import diagnose
-from modelverify.serve.logparse import parse_vllm_log, root_cause_line
+from modelverify.serve.logparse import clean_line, parse_vllm_log, root_cause_line
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "vllm_logs"
 
@@ -207,3 +207,56 @@ def test_topology_from_rank_lines_and_worker_prefixes() -> None:
         ).distributed_executor_backend
         == "ray"
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "final"),
+    [
+        # enabled, then vLLM-Ascend's "Non-MLA LLMs forcibly disable the chunked prefill
+        # feature", and the engine line confirms chunked_prefill_enabled=False
+        ("ascend_issue3316_v0.10.2_V1_npu_chunked_prefill_forced_off.excerpt.log", False),
+        # the same two lines for a multimodal model, which the hook exempts: the engine line
+        # says chunked_prefill_enabled=True, and that is the final state
+        ("ascend_v0.11.0rc3_310p_tp2_507013_EL0004_fail.excerpt.log", True),
+    ],
+)
+def test_chunked_prefill_forced_off_in_real_logs_keeps_the_final_state(
+    name: str, final: bool
+) -> None:
+    text = read(DATA / name)
+    assert "forcibly disable the chunked prefill" in text
+    f = parse_vllm_log(text)
+    assert f.chunked_prefill_enabled is final and f.max_num_batched_tokens == 2048
+
+
+def test_worker_prefixes_of_every_published_shape() -> None:
+    # whole lines quoted from vllm issues 23256 (v0.10, "VllmWorker TP1") and 15182 (v0.8,
+    # "VllmWorker rank=5"), and the Ray worker of another node in vllm-ascend issue 2146
+    lines = [
+        "(VllmWorker TP1 pid=59068) INFO 08-20 12:07:23 [monitor.py:34] torch.compile takes "
+        "10.52 s in total",
+        '(VllmWorker rank=5 pid=3073)   File "/opt/venv/lib/python3.12/site-packages/vllm/v1/'
+        'worker/gpu_worker.py", line 136, in load_model',
+        "(RayWorkerWrapper pid=769, ip=7.242.96.68) INFO 07-31 19:35:33 "
+        "[model_runner_v1.py:1745] Starting to load model "
+        "/share/model/Qwen/Qwen3-235B-A22B-Thinking-2507...",
+    ]
+    f = parse_vllm_log("\n".join(lines))
+    assert f.worker_processes == [
+        "VllmWorker TP1 pid=59068",
+        "VllmWorker rank=5 pid=3073",
+        "RayWorkerWrapper pid=769 ip=7.242.96.68",
+    ]
+    assert f.timings.torch_compile_s == 10.52
+    assert clean_line(lines[1])[0].startswith('File "/opt/venv/')
+    assert clean_line(lines[2])[1:] == ("INFO", "07-31 19:35:33")
+
+
+def test_torch_cpp_error_after_start_up_is_the_post_startup_error() -> None:
+    # before: null; the only error after "Application startup complete" is torch's C++ line
+    name = "ascend_issue4594_v0.11.2_V1_npu_tp8_mp_aclgraph_ok_post_error.excerpt.log"
+    f = parse_vllm_log(read(DATA / name))
+    assert f.startup_complete and f.fatal_error is None
+    assert f.post_startup_error == "SelfAttentionOperation setup failed!"
+    # the "[rankN]:[W...]" warnings during graph capture are not errors
+    assert root_cause_line("\n".join(read(DATA / name).splitlines()[:300])) is None
