@@ -160,7 +160,9 @@ def judge_npu(
         if selected is not None and ids[id(c)] not in selected:
             continue
         name = f"NPU {c.get('npu_id')} chip {c.get('chip_id')} ({c.get('name')})"
-        if ids[id(c)] != str(c.get("npu_id")):
+        several = sum(1 for o in chips if o.get("npu_id") == c.get("npu_id")) > 1
+        if several or ids[id(c)] != str(c.get("npu_id")):
+            # on a card with two chips the NPU id never names a device by itself
             name += f" = device {ids[id(c)]}"
         health = c.get("health") or "?"
         procs = [
@@ -171,8 +173,12 @@ def judge_npu(
             and p.get("pid") not in (engine_pids or set())
         ]
         if not _health_ok(health):
+            # npu-smi: Warning 一般告警, Alarm 重要告警, Critical 紧急告警, UNKNOWN: the device is
+            # absent or not started (npu-smi info -t health, Atlas 200I A2 npusmi_028)
             status = (
-                Status.FAIL if health.strip().capitalize() in ("Alarm", "Critical") else Status.WARN
+                Status.FAIL
+                if health.strip().capitalize() in ("Alarm", "Critical", "Unknown")
+                else Status.WARN
             )
             out.append(Finding(subject=name, status=status, reason=f"{name}: Health {health}"))
         elif procs:

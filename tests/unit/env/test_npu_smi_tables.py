@@ -53,7 +53,7 @@ def test_duo_card_chips_are_devices_by_the_device_column() -> None:
     info = _table("09_310p3_duo_2chips_power_na_25.2.0.txt")
     assert [logical_id(c, []) for c in info["chips"]] == [0, 1]
     (only,) = judge_npu(info, "1")
-    assert only.subject.startswith("NPU 2 chip 1") and only.status == Status.PASS
+    assert only.subject == "NPU 2 chip 1 (310P3) = device 1" and only.status == Status.PASS
     # NPU id 2 is not a device number on this card
     assert judge_npu(info, "2")[0].status == Status.FAIL
 
@@ -74,6 +74,7 @@ def test_health_words() -> None:
         ("Warning", Status.WARN),
         ("Alarm", Status.FAIL),
         ("Critical", Status.FAIL),
+        ("UNKNOWN", Status.FAIL),  # npu-smi: the device is absent or not started
     ):
         bad = json.loads(json.dumps(info))
         bad["chips"][1]["health"] = word
