@@ -87,6 +87,23 @@ def logical_id(chip: dict[str, Any], mapping: list[dict[str, Any]]) -> int:
     return int(chip["npu_id"])
 
 
+def _by_position(
+    selected: set[str], chips: list[dict[str, Any]], ids: dict[int, str]
+) -> dict[int, str] | None:
+    """Chip -> logical id, counting the listed chips from 0, if that explains every selected id.
+
+    CANN documents ASCEND_RT_VISIBLE_DEVICES as logical ids, 0..N-1 over the devices of the
+    "physical machine, VM or container" (envref ASCEND_RT_VISIBLE_DEVICES / ASCEND_DEVICE_ID),
+    while npu-smi in a container still prints physical NPU ids. Without the ``npu-smi info -m``
+    table the best reading is by position, in the order of the ids npu-smi implies."""
+    if not chips or not all(s.isdigit() for s in selected):
+        return None
+    order = sorted(chips, key=lambda c: (int(ids[id(c)]), c.get("npu_id") or 0))
+    if max(int(s) for s in selected) >= len(order):
+        return None
+    return {id(c): str(i) for i, c in enumerate(order)}
+
+
 def _health_ok(health: str) -> bool:
     # "0K" (a zero) appears in pastes typed by hand; npu-smi itself prints "OK".
     return health.strip().upper().replace("0", "O") == "OK"
@@ -110,7 +127,26 @@ def judge_npu(
     if selected is not None:
         known = set(ids.values())
         missing = sorted(selected - known, key=lambda x: (len(x), x))
-        if missing:
+        by_position = None if mapping else _by_position(selected, chips, ids)
+        if missing and by_position is not None:
+            ids = by_position
+            out.append(
+                Finding(
+                    subject="selection",
+                    status=Status.WARN,
+                    reason=f"ASCEND_RT_VISIBLE_DEVICES={visible} names {', '.join(missing)}, "
+                    "which npu-smi does not list; read as logical ids, which number the "
+                    "devices this process can see from 0 in order (a container that mounts "
+                    "only some NPUs lists their physical ids): "
+                    + ", ".join(
+                        f"device {ids[id(c)]} = NPU {c.get('npu_id')} chip {c.get('chip_id')}"
+                        for c in chips
+                        if ids[id(c)] in selected
+                    )
+                    + "; `npu-smi info -m` would confirm it",
+                )
+            )
+        elif missing:
             out.append(
                 Finding(
                     subject="selection",
@@ -124,7 +160,9 @@ def judge_npu(
         if selected is not None and ids[id(c)] not in selected:
             continue
         name = f"NPU {c.get('npu_id')} chip {c.get('chip_id')} ({c.get('name')})"
-        if ids[id(c)] != str(c.get("npu_id")):
+        several = sum(1 for o in chips if o.get("npu_id") == c.get("npu_id")) > 1
+        if several or ids[id(c)] != str(c.get("npu_id")):
+            # on a card with two chips the NPU id never names a device by itself
             name += f" = device {ids[id(c)]}"
         health = c.get("health") or "?"
         procs = [
@@ -135,8 +173,12 @@ def judge_npu(
             and p.get("pid") not in (engine_pids or set())
         ]
         if not _health_ok(health):
+            # npu-smi: Warning 一般告警, Alarm 重要告警, Critical 紧急告警, UNKNOWN: the device is
+            # absent or not started (npu-smi info -t health, Atlas 200I A2 npusmi_028)
             status = (
-                Status.FAIL if health.strip().capitalize() in ("Alarm", "Critical") else Status.WARN
+                Status.FAIL
+                if health.strip().capitalize() in ("Alarm", "Critical", "Unknown")
+                else Status.WARN
             )
             out.append(Finding(subject=name, status=status, reason=f"{name}: Health {health}"))
         elif procs:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from modelverify.report.env_text import device_lines, is_device
+
 D = dict[str, Any]
 
 T: dict[str, dict[str, str]] = {
@@ -15,8 +17,12 @@ T: dict[str, dict[str, str]] = {
         "env_cpu": "未发现加速卡,在 CPU 主机上运行:{cores} 核,{isa},内存 {mem}",
         "env_dev_ok": "{kind} 设备状态正常 ({detail})",
         "env_dev_bad": "{kind} 设备需要注意:{detail}",
+        "dev_count_ok": "{n} 个设备均健康",
+        "dev_count_bad": "{n} 个设备中 {w} 个警告,{f} 个未通过",
+        "sel_bad": "设备选择需要注意",
         "pkg_ok": "vLLM {vllm} 已正确安装{extra}",
         "pkg_missing": "引擎的 Python 环境中未找到 vLLM",
+        "pkg_attention": ";另有 {n} 项需要注意(见下)",
         "serve_ok": "模型加载成功,引擎初始化完成,启动耗时 {s:.1f} s{kv}",
         "serve_attach": "已连接到运行中的服务 {url}",
         "serve_fail": "服务启动失败:{why}",
@@ -53,15 +59,17 @@ T: dict[str, dict[str, str]] = {
         "perf_noreg": "相对基线 {b} 无显著退化",
         "perf_met": "达标:{why}",
         "perf_unmet": "未达标:{why}",
-        "dev_npu": "NPU {npu} 芯片 {chip} ({name}):健康状态 {health},HBM {used}/{total} MB",
-        "dev_gpu": "GPU {i} ({name}):已用显存 {used}/{total} MiB",
     },
     "en": {
         "env_cpu": "no accelerator found; running on a CPU host: {cores} cores, {isa}, {mem} memory",
         "env_dev_ok": "{kind} devices healthy ({detail})",
         "env_dev_bad": "{kind} devices need attention: {detail}",
+        "dev_count_ok": "all {n} devices healthy",
+        "dev_count_bad": "of {n} devices, {w} with a warning, {f} failed",
+        "sel_bad": "the device selection needs attention",
         "pkg_ok": "vLLM {vllm} installed{extra}",
         "pkg_missing": "vLLM not found in the engine's Python environment",
+        "pkg_attention": "; {n} more need attention (below)",
         "serve_ok": "model loaded and engine initialised, ready after {s:.1f} s{kv}",
         "serve_attach": "attached to the running server {url}",
         "serve_fail": "start-up failed: {why}",
@@ -98,8 +106,6 @@ T: dict[str, dict[str, str]] = {
         "perf_noreg": "no significant regression vs baseline {b}",
         "perf_met": "meets it: {why}",
         "perf_unmet": "does not meet it: {why}",
-        "dev_npu": "NPU {npu} chip {chip} ({name}): Health {health}, HBM {used}/{total} MB",
-        "dev_gpu": "GPU {i} ({name}): {used}/{total} MiB in use",
     },
 }
 
@@ -113,33 +119,6 @@ def quoted(text: Any, lang: str) -> str:
     return f"{_t(lang)['quoted']}{text}" if text else ""
 
 
-def _chips(env: D, lang: str) -> list[str]:
-    """Healthy devices described from the parsed npu-smi / nvidia-smi tables."""
-    t = _t(lang)
-    if env.get("platform") == "npu":
-        info = (env.get("npu") or {}).get("info") or env.get("npu") or {}
-        return [
-            t["dev_npu"].format(
-                npu=c.get("npu_id"),
-                chip=c.get("chip_id"),
-                name=c.get("name"),
-                health=c.get("health"),
-                used=c.get("hbm_used_mb", c.get("memory_used_mb")),
-                total=c.get("hbm_total_mb", c.get("memory_total_mb")),
-            )
-            for c in info.get("chips") or []
-        ]
-    return [
-        t["dev_gpu"].format(
-            i=g.get("index"),
-            name=g.get("name"),
-            used=g.get("memory_used_mib"),
-            total=g.get("memory_total_mib"),
-        )
-        for g in (env.get("gpu") or {}).get("gpus") or []
-    ]
-
-
 def env_device(env: D, lang: str) -> str:
     t = _t(lang)
     cpu = env.get("cpu") or {}
@@ -151,23 +130,29 @@ def env_device(env: D, lang: str) -> str:
             mem=f"{mem / 2**30:.1f} GiB" if mem else "?",
         )
     kind = "Ascend NPU" if env.get("platform") == "npu" else "NVIDIA GPU"
-    device = [
-        f
-        for f in env.get("findings", [])
-        if f.get("subject") not in ("vllm", "vllm-ascend", "CANN")
+    device = [f for f in env.get("findings", []) if is_device(f)]
+    # chip findings are rebuilt from the tables; anything else is quoted as the stage said it
+    lines = device_lines(env, lang)
+    other = [f for f in device if not str(f.get("subject", "")).startswith(("NPU ", "GPU "))]
+    bad = [text for status, text in lines if status in ("warn", "fail")] + [
+        quoted(f["reason"], lang) for f in other if f.get("status") in ("warn", "fail")
     ]
-    bad = [quoted(f["reason"], lang) for f in device if f.get("status") in ("warn", "fail")]
-    if bad:
-        return t["env_dev_bad"].format(kind=kind, detail="; ".join(bad))
-    if lang == "en":
-        detail = [str(f["reason"]) for f in device]
+    if len(lines) > 1:
+        # the devices have a line each below the conclusion: here only how many stand how
+        n = {s: sum(1 for status, _ in lines if status == s) for s in ("warn", "fail")}
+        key = "dev_count_bad" if n["warn"] or n["fail"] else "dev_count_ok"
+        summary = [t[key].format(n=len(lines), w=n["warn"], f=n["fail"])]
     else:
-        # chip findings are rebuilt from the tables; anything else is quoted as the stage said it
-        detail = _chips(env, lang) + [
-            quoted(f["reason"], lang)
-            for f in device
-            if not str(f.get("subject", "")).startswith(("NPU ", "GPU "))
+        summary = [text for _, text in lines]
+    if bad:
+        # a bad selection has its own line below, with the stage's words
+        summary += [
+            t["sel_bad"] if f.get("subject") == "selection" else quoted(f["reason"], lang)
+            for f in other
+            if f.get("status") in ("warn", "fail")
         ]
+        return t["env_dev_bad"].format(kind=kind, detail="; ".join(summary))
+    detail = summary + [quoted(f["reason"], lang) for f in other]
     return t["env_dev_ok"].format(kind=kind, detail="; ".join(detail) or "Health: OK")
 
 
@@ -180,7 +165,13 @@ def env_packages(env: D, lang: str) -> str:
     extra = ""
     if pk.get("vllm-ascend") or pk.get("vllm_ascend"):
         extra = f", vLLM-Ascend {pk.get('vllm-ascend') or pk.get('vllm_ascend')}"
-    return t["pkg_ok"].format(vllm=vllm, extra=extra)
+    bad = [
+        f
+        for f in env.get("findings") or []
+        if not is_device(f) and f.get("status") in ("warn", "fail")
+    ]
+    more = t["pkg_attention"].format(n=len(bad)) if bad else ""
+    return t["pkg_ok"].format(vllm=vllm, extra=extra) + more
 
 
 def serve(s: D, lang: str) -> str:

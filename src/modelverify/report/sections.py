@@ -9,6 +9,7 @@ from typing import Any
 from modelverify.env.stage import logical_id
 from modelverify.redact import redact_args
 from modelverify.report import conclusions as C
+from modelverify.report.env_text import device_lines, is_device, selection_name
 from modelverify.report.i18n import strings
 from modelverify.report.notes import accuracy_note, memory_row
 from modelverify.report.verdict import ROWS, RULES_EN, RULES_ZH, overall_verdict, row_status
@@ -219,8 +220,19 @@ def env_section(env: D | None, t: Strings, lang: str) -> str:
             )
         )
     findings = env.get("findings") or []
-    device = [f for f in findings if f.get("subject") not in ("vllm", "vllm-ascend", "CANN")]
+    device = [f for f in findings if is_device(f)]
     out.append(conclusion(_worst(device), C.env_device(env, lang), t))
+    # one line per judged device (a single one is the conclusion itself), and the selection
+    # when it is not plain
+    per_device = device_lines(env, lang)
+    lines = [f"- {icon(s)} {text}" for s, text in per_device] if len(per_device) > 1 else []
+    lines += [
+        f"- {icon(f.get('status'))} {selection_name(lang)}: {C.quoted(f.get('reason'), lang)}"
+        for f in device
+        if f.get("subject") == "selection" and f.get("status") in ("warn", "fail")
+    ]
+    if lines:
+        out.append("\n".join(lines))
     versions = env.get("versions") or {}
     rows = [
         [
@@ -238,11 +250,15 @@ def env_section(env: D | None, t: Strings, lang: str) -> str:
         ]
     )
     out.append(table([t["package"], t["version"], t["state"]], rows))
-    packages = [f for f in findings if f.get("subject") in ("vllm", "vllm-ascend", "CANN")]
+    packages = [f for f in findings if not is_device(f)]
     out.append(conclusion(_worst(packages), C.env_packages(env, lang), t))
-    for f in packages:
-        if f.get("status") in ("warn", "fail"):
-            out.append(f"- {icon(f.get('status'))} {f.get('subject')}: {f.get('reason')}")
+    bad = [
+        f"- {icon(f.get('status'))} {f.get('subject')}: {C.quoted(f.get('reason'), lang)}"
+        for f in packages
+        if f.get("status") in ("warn", "fail")
+    ]
+    if bad:
+        out.append("\n".join(bad))
     return "\n\n".join(out)
 
 

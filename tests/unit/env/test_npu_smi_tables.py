@@ -53,7 +53,7 @@ def test_duo_card_chips_are_devices_by_the_device_column() -> None:
     info = _table("09_310p3_duo_2chips_power_na_25.2.0.txt")
     assert [logical_id(c, []) for c in info["chips"]] == [0, 1]
     (only,) = judge_npu(info, "1")
-    assert only.subject.startswith("NPU 2 chip 1") and only.status == Status.PASS
+    assert only.subject == "NPU 2 chip 1 (310P3) = device 1" and only.status == Status.PASS
     # NPU id 2 is not a device number on this card
     assert judge_npu(info, "2")[0].status == Status.FAIL
 
@@ -74,6 +74,7 @@ def test_health_words() -> None:
         ("Warning", Status.WARN),
         ("Alarm", Status.FAIL),
         ("Critical", Status.FAIL),
+        ("UNKNOWN", Status.FAIL),  # npu-smi: the device is absent or not started
     ):
         bad = json.loads(json.dumps(info))
         bad["chips"][1]["health"] = word
@@ -142,3 +143,31 @@ def test_mapping_parser_reads_a3_phy_column_and_mcu_rows() -> None:
         (0, 2, None, None, "Mcu"),
         (1, 0, 2, 2, "Ascend910"),
     ]
+
+
+def test_container_view_reads_the_selection_as_logical_ids() -> None:
+    """A container that mounts only NPU 3 (fixture 15): npu-smi prints the physical id 3, while
+    ASCEND_RT_VISIBLE_DEVICES counts the devices the process can see from 0, so 0 is NPU 3."""
+    info = _table("15_910b3_npu3_misaligned_container_25.2.3.txt")
+    sel, chip = judge_npu(info, "0", engine_pids=set())
+    assert sel.subject == "selection" and sel.status == Status.WARN
+    assert "device 0 = NPU 3 chip 0" in sel.reason and "npu-smi info -m" in sel.reason
+    assert chip.subject == "NPU 3 chip 0 (910B3) = device 0" and chip.status == Status.PASS
+    # the physical id itself still names the listed device, as on a host that shows all NPUs
+    (only,) = judge_npu(info, "3")
+    assert only.status == Status.PASS and only.subject == "NPU 3 chip 0 (910B3)"
+    # one device visible: no reading makes 1 a device of this process
+    assert judge_npu(info, "1")[0].status == Status.FAIL
+
+
+def test_selection_by_position_covers_several_devices_or_none() -> None:
+    """Two 300I Duo cards (fixture 14) list Device 0-3; 0,1 match directly, 0,4 cannot be
+    explained by positions either, and a mapping table is never second-guessed."""
+    info = _table("14_310p3_duo_2cards_mindie_24.1.0.1.txt")
+    assert all(f.subject != "selection" for f in judge_npu(info, "0,1"))
+    assert judge_npu(info, "0,4")[0].status == Status.FAIL
+    single = _table("06_910b4_npu2_no_version.txt")  # NPU 2 alone
+    sel, chip = judge_npu(single, "0")
+    assert sel.status == Status.WARN and chip.subject.endswith("= device 0")
+    mapping = [{"npu_id": 2, "chip_id": 0, "logic_id": 2}]
+    assert judge_npu(single, "0", mapping=mapping)[0].status == Status.FAIL
