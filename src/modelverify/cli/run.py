@@ -87,7 +87,8 @@ def perf_options(
 @click.option(
     "--dataset",
     type=click.Path(dir_okay=False),
-    help="A GSM8K-style JSONL instead of the bundled test split.",
+    help="A GSM8K-style JSONL instead of the bundled test split, or a hub dataset as "
+    "hf:REPO[:CONFIG][@SPLIT], e.g. hf:openai/gsm8k:main@test (needs `datasets`).",
 )
 @click.option(
     "--eval-concurrency",

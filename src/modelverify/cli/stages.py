@@ -297,7 +297,11 @@ def perf(
 )
 @api_key_options
 @click.option("--limit", type=int, default=None)
-@click.option("--dataset", type=click.Path(dir_okay=False))
+@click.option(
+    "--dataset",
+    type=click.Path(dir_okay=False),
+    help="GSM8K-style JSONL, or hf:REPO[:CONFIG][@SPLIT] (default: the bundled test split).",
+)
 @click.option(
     "--api",
     "api_kind",
