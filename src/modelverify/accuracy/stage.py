@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelverify.accuracy.data import Item, load_items, locate_gsm8k, verify_bundled
+from modelverify.accuracy.hub import fetch_to_run_dir, is_hub_spec
 from modelverify.accuracy.prompt import (
     STOP_SEQUENCES,
     chat_messages,
@@ -27,7 +28,6 @@ from modelverify.accuracy.stats import (
     sample_size_for_half_width,
     wilson_interval,
 )
-from modelverify.accuracy.hub import fetch_to_run_dir, is_hub_spec
 from modelverify.client import OpenAIClient, make_timeout
 from modelverify.errors import EndpointError
 from modelverify.results import Model, StageResult, Status
