@@ -534,7 +534,12 @@ def execute(opts: RunOptions, say: Say = lambda s: print(s, file=sys.stderr)) ->
                 from modelverify.progress import accuracy_progress
 
                 cfg = _accuracy_config(
-                    opts, model_id, results.get("serve"), _int_flag(engine_args, "--max-num-seqs")
+                    opts,
+                    model_id,
+                    results.get("serve"),
+                    _int_flag(engine_args, "--max-num-seqs"),
+                    results.get("compat"),
+                    engine_args,
                 )
                 with accuracy_progress(say) as progress:
                     res = run_accuracy(
@@ -593,6 +598,8 @@ def _accuracy_config(
     served: str,
     serve: StageResult | None = None,
     max_num_seqs: int | None = None,
+    compat: StageResult | None = None,
+    engine_args: list[str] | None = None,
 ) -> Any:
     """The user's accuracy options.
 
@@ -607,7 +614,9 @@ def _accuracy_config(
     from modelverify.perf.stage import PerfConfig
 
     given = {k: v for k, v in opts.accuracy.items() if v is not None or k != "concurrency"}
+    api = given.pop("api", "auto")
     cfg = AccuracyConfig(**given)
+    cfg.api, cfg.api_reason = _eval_api(api, compat, engine_args or [])
     if "concurrency" in given:
         cfg.concurrency_reason = "given (--eval-concurrency)"
     else:
@@ -624,6 +633,24 @@ def _accuracy_config(
         if ref is not None:
             use_published_reference(cfg, ref)
     return cfg
+
+
+def _eval_api(api: str, compat: StageResult | None, engine_args: list[str]) -> tuple[str, str]:
+    """chat when the model can chat; a base model without a chat template gets plain-text
+    completions of the same shots (its /v1/chat/completions would fail or use a made-up
+    template)."""
+    from modelverify.compat.stage import CompatResult
+
+    if api != "auto":
+        return api, "given (--eval-api)"
+    if any(a == "--chat-template" or a.startswith("--chat-template=") for a in engine_args):
+        return "chat", "the server was given --chat-template"
+    model = compat.model if isinstance(compat, CompatResult) else None
+    if model is not None and not model.chat_template:
+        return "completions", "the model has no chat template (compat): plain-text 4-shot prompt"
+    if model is None:
+        return "chat", "the chat API by default (compat did not read the model)"
+    return "chat", f"the model has a chat template ({model.chat_template_source or 'tokenizer'})"
 
 
 def _device_memory(sres: Any, env: StageResult | None) -> None:

@@ -45,6 +45,7 @@ class AccuracyConfig(Model):
     dataset: str | None = None
     limit: int | None = None
     api: str = "chat"
+    api_reason: str = ""  # why this API: the user's option, or the model's chat template
     max_tokens: int = 512
     temperature: float = 0.6
     top_p: float = 0.95

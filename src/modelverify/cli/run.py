@@ -85,6 +85,14 @@ def perf_options(
 @launch_options
 @click.option("--limit", type=int, default=None, help="GSM8K items (default: all 1319).")
 @click.option(
+    "--eval-api",
+    type=click.Choice(["auto", "chat", "completions"]),
+    default="auto",
+    show_default=True,
+    help="GSM8K through /v1/chat/completions or plain-text /v1/completions; auto: chat unless "
+    "the model has no chat template.",
+)
+@click.option(
     "--dataset",
     type=click.Path(dir_okay=False),
     help="A GSM8K-style JSONL instead of the bundled test split, or a hub dataset as "
@@ -158,6 +166,7 @@ def run(
     engine_python: str | None,
     startup_timeout: float,
     limit: int | None,
+    eval_api: str,
     dataset: str | None,
     eval_concurrency: int,
     temperature: float,
@@ -231,6 +240,7 @@ def run(
             accuracy={
                 "limit": limit,
                 "dataset": dataset,
+                "api": eval_api,
                 "concurrency": eval_concurrency,
                 "temperature": temperature,
                 "top_p": top_p,

@@ -898,7 +898,8 @@ def accuracy_section(acc: D | None, t: Strings, lang: str, perf: D | None = None
         [t["acc_mode"], "4-shot CoT (Chain-of-Thought)"],
         [
             t["acc_tpl"],
-            "Chat Prompt (role=HUMAN/BOT)" if cfg.get("api") == "chat" else t["acc_plain"],
+            ("Chat Prompt (role=HUMAN/BOT)" if cfg.get("api") == "chat" else t["acc_plain"])
+            + (f" — {C.quoted(cfg['api_reason'], lang)}" if cfg.get("api_reason") else ""),
         ],
         [t["acc_maxlen"], f"{cfg.get('max_tokens')} tokens"],
         [

@@ -122,3 +122,38 @@ def test_standalone_accuracy_has_tolerance_and_keeps_concurrency_8(
     r = CliRunner().invoke(accuracy, [*args, "--concurrency", "4", "--out", str(tmp_path / "p")])
     assert r.exit_code == 0, r.output
     assert (seen[1].concurrency, seen[1].concurrency_reason) == (4, "given (--concurrency)")
+
+
+DATA = Path(__file__).resolve().parents[2] / "data" / "model_configs"
+
+
+def _compat(tmp_path: Path, with_template: bool) -> object:
+    import shutil
+
+    from modelverify.compat.stage import run_compat
+
+    d = tmp_path / ("chat" if with_template else "base")
+    d.mkdir()
+    shutil.copy(DATA / "qwen3-8b" / "config.json", d / "config.json")
+    if with_template:  # a real tokenizer_config.json that carries its chat template
+        shutil.copy(DATA / "tokenizers" / "qwen3-30b" / "tokenizer_config.json", d)
+    return run_compat(d, engine_args=[])
+
+
+@pytest.mark.parametrize(
+    ("given", "template", "args", "api", "why"),
+    [
+        ("auto", True, [], "chat", "has a chat template"),
+        ("auto", False, [], "completions", "no chat template"),
+        ("auto", False, ["--chat-template", "t.jinja"], "chat", "--chat-template"),
+        ("chat", False, [], "chat", "given (--eval-api)"),
+        ("completions", True, [], "completions", "given (--eval-api)"),
+    ],
+)
+def test_eval_api_follows_the_models_chat_template(
+    tmp_path: Path, given: str, template: bool, args: list[str], api: str, why: str
+) -> None:
+    compat = _compat(tmp_path, template)
+    opts = RunOptions(model="m", accuracy={"api": given, "concurrency": 4}, engine_args=args)
+    cfg = _accuracy_config(opts, "m", None, None, compat, args)  # type: ignore[arg-type]
+    assert cfg.api == api and why in cfg.api_reason, cfg.api_reason
