@@ -14,20 +14,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from modelverify.accuracy.data import Item, load_items, locate_gsm8k, verify_bundled
+from modelverify.accuracy.data import Item
 from modelverify.accuracy.hub import fetch_to_run_dir, is_hub_spec
 from modelverify.accuracy.prompt import (
     STOP_SEQUENCES,
-    chat_messages,
-    completion_prompt,
     prompt_hash,
 )
-from modelverify.accuracy.scoring import aisbench_correct, extract_answer, gold_answer, is_correct
 from modelverify.accuracy.stats import (
     reference_within,
     sample_size_for_half_width,
     wilson_interval,
 )
+from modelverify.accuracy.tasks import Task, get_task
 from modelverify.client import OpenAIClient, make_timeout
 from modelverify.errors import EndpointError
 from modelverify.results import Model, StageResult, Status
@@ -42,6 +40,7 @@ Progress = Callable[[int, int, int], None]
 
 
 class AccuracyConfig(Model):
+    task: str = "gsm8k"  # see accuracy.tasks.TASKS
     dataset: str | None = None
     limit: int | None = None
     api: str = "chat"
@@ -68,7 +67,7 @@ class AccuracyConfig(Model):
             "temperature": self.temperature,
             "top_p": self.top_p,
             "seed": self.seed,
-            "stop": STOP_SEQUENCES,
+            "stop": get_task(self.task).stop,
         }
 
 
@@ -130,7 +129,7 @@ def _key(item: Item, cfg: AccuracyConfig, payload: Any) -> str:
 
 
 def _payload(item: Item, cfg: AccuracyConfig) -> Any:
-    return chat_messages(item.question) if cfg.api == "chat" else completion_prompt(item.question)
+    return get_task(cfg.task).payload(item, cfg.api)
 
 
 async def _ask(client: OpenAIClient, model: str, item: Item, cfg: AccuracyConfig) -> dict[str, Any]:
@@ -140,7 +139,7 @@ async def _ask(client: OpenAIClient, model: str, item: Item, cfg: AccuracyConfig
         "max_tokens": cfg.max_tokens,
         "temperature": cfg.temperature,
         "top_p": cfg.top_p,
-        "stop": STOP_SEQUENCES,
+        "stop": get_task(cfg.task).stop,
     }
     if cfg.seed is not None:
         body["seed"] = cfg.seed + item.index
@@ -161,16 +160,8 @@ async def _ask(client: OpenAIClient, model: str, item: Item, cfg: AccuracyConfig
     }
 
 
-def _grade(item: Item, answer: dict[str, Any]) -> dict[str, Any]:
-    reference = gold_answer(item.answer)
-    ex = extract_answer(answer["completion"])
-    return {
-        "reference": reference,
-        "extracted": ex.value,
-        "rule": ex.rule,
-        "correct": is_correct(ex.value, reference),
-        "aisbench_correct": aisbench_correct(answer["completion"], reference),
-    }
+def _grade(item: Item, answer: dict[str, Any], task: Task) -> dict[str, Any]:
+    return task.grade(item, answer["completion"])
 
 
 async def _run(
@@ -222,7 +213,7 @@ async def _run(
                     try:
                         ans = await _ask(client, model, it, cfg)
                         rec.update(ans)
-                        rec.update(_grade(it, ans))
+                        rec.update(_grade(it, ans, get_task(cfg.task)))
                     except EndpointError as exc:
                         rec["error"] = str(exc)
                     out.write(rec)
@@ -261,15 +252,15 @@ def run_accuracy(
     progress: Progress | None = None,
 ) -> AccuracyResult:
     cfg = config or AccuracyConfig()
+    task = get_task(cfg.task)
     t0 = time.monotonic()
     if cfg.dataset and is_hub_spec(cfg.dataset):
         path = fetch_to_run_dir(cfg.dataset, jsonl.parent)
     elif cfg.dataset:
         path = Path(cfg.dataset)
     else:
-        path = locate_gsm8k(engine_python)
-        verify_bundled(path)
-    items = load_items(path, cfg.limit)
+        path = task.bundled(engine_python)
+    items = task.load(path, cfg.limit)
     records, asked, wall, retried = asyncio.run(
         _run(base_url, model, api_key, cfg, items, jsonl, progress)
     )
@@ -319,8 +310,15 @@ def _judge_reference(res: AccuracyResult, cfg: AccuracyConfig) -> tuple[Status, 
 def summarise(records: list[dict[str, Any]], cfg: AccuracyConfig) -> AccuracyResult:
     graded = [r for r in records if "error" not in r]
     n, k = len(graded), sum(1 for r in graded if r.get("correct"))
+    task = get_task(cfg.task)
     res = AccuracyResult(
-        config=cfg, items=len(records), answered=n, correct=k, errors=len(records) - n
+        config=cfg,
+        items=len(records),
+        answered=n,
+        correct=k,
+        errors=len(records) - n,
+        dataset_name=task.title,
+        stop_sequences=task.stop,
     )
     rules: dict[str, int] = {}
     for r in graded:
