@@ -514,10 +514,16 @@ def execute(opts: RunOptions, say: Say = lambda s: print(s, file=sys.stderr)) ->
             )
 
             def perf() -> StageResult:
+                from modelverify.perf.usage import UsageSampler
                 from modelverify.progress import load_progress
 
-                with load_progress(say) as progress:
-                    return run_perf(
+                env = results.get("env")
+                plat = getattr(env, "platform", None) or "cpu"
+                pid = server.record.pid if server is not None and server.record else None
+                if pid is None and not _is_loopback(url):
+                    plat = "remote"  # this host's devices are not the attached server's
+                with load_progress(say) as progress, UsageSampler(pid, plat) as usage:
+                    res = run_perf(
                         url,
                         model_id,
                         run_dir.file("perf_requests.jsonl"),
@@ -526,6 +532,8 @@ def execute(opts: RunOptions, say: Say = lambda s: print(s, file=sys.stderr)) ->
                         progress=progress,
                         resume=resume_perf,
                     )
+                res.usage = usage.summary()
+                return res
 
             stage("perf", perf)
 
@@ -633,6 +641,12 @@ def _accuracy_config(
         if ref is not None:
             use_published_reference(cfg, ref)
     return cfg
+
+
+def _is_loopback(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    return (urlsplit(url).hostname or "") in ("127.0.0.1", "localhost", "::1")
 
 
 def _eval_api(api: str, compat: StageResult | None, engine_args: list[str]) -> tuple[str, str]:

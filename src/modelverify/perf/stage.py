@@ -25,6 +25,7 @@ from modelverify.perf.metrics import (
     summarise_ms,
 )
 from modelverify.perf.slo import SloTest, judge
+from modelverify.perf.usage import UsageSummary
 from modelverify.results import Model, StageResult, Status
 from modelverify.rundir import JsonlWriter
 
@@ -87,6 +88,7 @@ class PerfResult(StageResult):
     baseline_regressions: list[str] = []
     formulas: dict[str, str] = FORMULAS
     resumed_tests: list[str] = []  # load tests kept from the session that was interrupted
+    usage: UsageSummary | None = None  # the engine's CPU / device use while loaded
 
 
 def _load_test(name: str, records: list[RequestRecord], wall: float, concurrency: int) -> LoadTest:

@@ -388,6 +388,36 @@ def serve_section(serve: D | None, run: D, run_dir: Path, t: Strings, lang: str)
     return "\n\n".join(out)
 
 
+def usage_table(u: D | None, t: Strings) -> str | None:
+    """What the engine used while it was loaded: its process tree's CPU and memory, and each
+    device's utilisation and memory from npu-smi / nvidia-smi, sampled once a second."""
+    if not u or not (u.get("samples") or u.get("device_error")):
+        return None
+    rows: list[list[Any]] = []
+    if u.get("cpu_pct_mean") is not None:
+        rows.append([t["us_cpu"], f"{u['cpu_pct_mean']:.0f}%", f"{u['cpu_pct_max']:.0f}%", None])
+        rows.append([t["us_rss"], None, None, gib(u.get("rss_max_bytes"))])
+    unit = u.get("memory_unit") or ""
+    for d in u.get("devices") or []:
+        mem = d.get("memory_used_max")
+        total = d.get("memory_total")
+        rows.append(
+            [
+                f"{d['device']} ({u.get('device_source')})",
+                num(d.get("util_pct_mean"), "{:.0f}%"),
+                num(d.get("util_pct_max"), "{:.0f}%"),
+                (f"{mem:,.0f} / {total:,.0f} {unit}" if total else f"{mem:,.0f} {unit}")
+                if mem is not None
+                else None,
+            ]
+        )
+    head = t["us_title"].format(n=u["samples"], s=u.get("interval_s") or 1)
+    out = f"**{head}**\n\n" + table([t["item"], t["us_mean"], t["us_max"], t["us_mem"]], rows)
+    if u.get("device_error"):
+        out += "\n\n" + t["us_dev_err"].format(src=u.get("device_source"), e=u["device_error"])
+    return out
+
+
 def topology(facts: D, lang: str = "en") -> str | None:
     """World size, each rank's place in the parallel groups, worker processes and the KV cache
     each worker reported — as the start-up log shows them."""
@@ -650,6 +680,9 @@ def perf_section(
         )
     )
     out.append(perf_summary(perf, t, lang, serve, env))
+    usage = usage_table(perf.get("usage"), t)
+    if usage:
+        out.append(usage)
     out += perf_extras(perf, lang)
     if perf.get("slo_tests"):
         zh = lang != "en"
