@@ -43,9 +43,25 @@ def _with_total(used: float, total: float | None, unit: str, fmt: str) -> str:
     return fmt.format(used) + f" / {fmt.format(total)} {unit} ({used / total:.1%})"
 
 
-def memory_row(serve: D | None, env: D | None, lang: str) -> list[Any]:
+def _utilisation(usage: D | None, t: dict[str, str]) -> str:
+    """The note's utilisation clause, from the perf stage's samples under load."""
+    u = usage or {}
+    devs = [
+        f"{d['device']} {d['util_pct_mean']:.0f}% / {d['util_pct_max']:.0f}%"
+        for d in u.get("devices") or []
+        if d.get("util_pct_mean") is not None
+    ]
+    if devs:
+        return t["mem_util_dev"].format(devs=", ".join(devs))
+    if u.get("cpu_pct_mean") is not None:
+        return t["mem_util_cpu"].format(mean=u["cpu_pct_mean"], max=u["cpu_pct_max"])
+    return t["mem_util_none"]
+
+
+def memory_row(serve: D | None, env: D | None, lang: str, usage: D | None = None) -> list[Any]:
     """[label, value, note] of the perf summary's seed row "NPU 利用率 / HBM 占用", labelled for
-    the device kind: HBM on NPU, GPU memory on CUDA, the engine's RSS on CPU."""
+    the device kind: HBM on NPU, GPU memory on CUDA, the engine's RSS on CPU; the note adds the
+    utilisation sampled under load when the perf stage has it."""
     t = strings(lang)
     plat = _platform(serve, env)
     label = t[f"mem_label_{plat}"]
@@ -57,7 +73,8 @@ def memory_row(serve: D | None, env: D | None, lang: str) -> list[Any]:
             return [label, "—", t["mem_no_rss"]]
         host = ((env or {}).get("cpu") or {}).get("memory_total_bytes")
         value = _with_total(rss / 2**30, host / 2**30 if host else None, "GiB", "{:.2f}")
-        return [label, value, t["mem_cpu_note"].format(n=len(serve.get("memory") or []))]
+        cpu_note = t["mem_cpu_note"].format(n=len(serve.get("memory") or []))
+        return [label, value, cpu_note + _utilisation(usage, t)]
     rows = serve.get("device_memory") or []
     ours = [r for r in rows if r.get("ours") and isinstance(r.get("memory_mib"), int)]
     src = serve.get("device_memory_source") or ("npu-smi" if plat == "npu" else "nvidia-smi")
@@ -72,7 +89,7 @@ def memory_row(serve: D | None, env: D | None, lang: str) -> list[Any]:
         f"{d}: " + _with_total(m, _capacity_mib(plat, d, env), "MiB", "{:,}")
         for d, m in per_dev.items()
     )
-    return [label, value, t["mem_dev_note"].format(src=src, n=len(ours))]
+    return [label, value, t["mem_dev_note"].format(src=src, n=len(ours)) + _utilisation(usage, t)]
 
 
 def accuracy_note(acc: D, lang: str) -> str:

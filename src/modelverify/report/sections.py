@@ -873,7 +873,7 @@ def perf_summary(
             ("✅ 稳定" if zh else "✅ stable") if ok else ("⚠️ 有失败" if zh else "⚠️ failures"),
             ("所有请求成功返回" if zh else "every request succeeded") if ok else C.perf(perf, lang),
         ],
-        memory_row(serve, env, lang),
+        memory_row(serve, env, lang, perf.get("usage")),
     ]
     return table(["评估项" if zh else "Item", t["result"], t["reason"]], rows)
 

@@ -267,3 +267,25 @@ def test_chinese_report_with_new_parts_has_no_english_sentences(tmp_path: Path, 
     md = render(_npu_results(tmp_path, ours=ours), tmp_path, "zh")
     found = [(ln.strip(), m.group(0)) for ln in L._prose(md) for m in L.SENTENCE.finditer(ln)]
     assert found == [], "\n".join(f"{w!r} in: {ln}" for ln, w in found)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_npu_memory_row_adds_the_aicore_use_sampled_under_load(tmp_path: Path, lang: str) -> None:
+    from modelverify.perf.usage import UsageSampler
+
+    res = _npu_results(tmp_path)
+    label = "NPU 利用率 / HBM 占用" if lang == "zh" else "NPU utilisation / HBM in use"
+    assert ("未在负载期间采样" if lang == "zh" else "not sampled under load") in _row(
+        render(res, tmp_path, lang), label
+    )
+    s = UsageSampler(None, "cpu")
+    from modelverify.perf.usage import DeviceUsage
+
+    s.devices = [  # two samples of NPU 2 under load, as the sampler records them
+        [DeviceUsage(device="NPU 2 chip 0", util_pct=40.0, memory_used=17790, memory_total=32768)],
+        [DeviceUsage(device="NPU 2 chip 0", util_pct=80.0, memory_used=17800, memory_total=32768)],
+    ]
+    s._reader = ("npu-smi", "MB", lambda: [])
+    res["stages"]["perf"]["usage"] = s.summary().model_dump(mode="json")
+    row = _row(render(res, tmp_path, lang), label)
+    assert "NPU 2 chip 0 60% / 80%" in row
