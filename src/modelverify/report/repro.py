@@ -35,7 +35,7 @@ W = {
         "p_serve": "按记录的命令与环境变量启动服务",
         "p_api": "重发 API 阶段的 {n} 个请求",
         "p_perf": "与性能测试同负载的基准",
-        "p_acc": "GSM8K 精度评估(仅 modelverify)",
+        "p_acc": "GSM8K 精度评估(AISBench 为同任务对照)",
         "p_report": "从运行目录重新生成报告",
         "scripts": "脚本与命令",
         "steps": "逐步复现命令",
@@ -45,6 +45,7 @@ W = {
         "c_api": "# 3. API 测试:API 阶段发送的请求",
         "c_perf": "# 4. 性能测试:与 perf 阶段同负载的 vllm bench serve",
         "c_acc": "# 5. 精度评估",
+        "c_ais": "# AISBench 对照(同一 GSM8K 4-shot CoT 任务):先在模型配置 {cfg}.py(`--search` 打印其路径)中设置",
         "c_mv": "# modelverify:整次运行、各阶段单独运行、重新生成报告",
         "c_seq": "# 单请求(顺序)",
         "c_conc": "# 并发",
@@ -64,7 +65,7 @@ W = {
         "p_serve": "start the server with the recorded command and environment",
         "p_api": "resend the API stage's {n} requests",
         "p_perf": "benchmark with the perf stage's workload",
-        "p_acc": "GSM8K accuracy (modelverify only)",
+        "p_acc": "GSM8K accuracy (AISBench: the same task, for comparison)",
         "p_report": "re-render the report from the run directory",
         "scripts": "Scripts and commands",
         "steps": "Step-by-step commands",
@@ -74,6 +75,7 @@ W = {
         "c_api": "# 3. API tests: the requests the API stage sent",
         "c_perf": "# 4. Performance: vllm bench serve with the perf stage's workload",
         "c_acc": "# 5. Accuracy",
+        "c_ais": "# AISBench for comparison (the same GSM8K 4-shot CoT task): first set, in the model config {cfg}.py (`--search` prints its path),",
         "c_mv": "# modelverify: the whole run, each stage alone, the report again",
         "c_seq": "# sequential",
         "c_conc": "# concurrent",
@@ -245,6 +247,32 @@ def bench_commands(
     return out
 
 
+def aisbench_commands(acc: D | None, url: str, model: str | None, w: dict[str, str]) -> list[str]:
+    """The AISBench run of the same task with the accuracy stage's settings: the chat API uses
+    ``gsm8k_gen_4_shot_cot_chat_prompt`` (the prompt we ask with), plain text
+    ``gsm8k_gen_4_shot_cot_str``; AISBench reads host, port and sampling from its model config."""
+    if not acc or not acc.get("config"):
+        return []
+    from urllib.parse import urlsplit
+
+    cfg = acc["config"]
+    chat = cfg.get("api", "chat") == "chat"
+    model_cfg = "vllm_api_general_chat" if chat else "vllm_api_general"
+    dataset = "gsm8k_gen_4_shot_cot_chat_prompt" if chat else "gsm8k_gen_4_shot_cot_str"
+    u = urlsplit(url)
+    gen = f"temperature={cfg.get('temperature')}, top_p={cfg.get('top_p')}"
+    if cfg.get("seed") is not None:
+        gen += f", seed={cfg['seed']}"
+    return [
+        w["c_ais"].format(cfg=model_cfg),
+        f'#   host_ip="{u.hostname}", host_port={u.port or 80}, model="{model or ""}", '
+        f"max_out_len={cfg.get('max_tokens')}, batch_size={cfg.get('concurrency')},",
+        f"#   generation_kwargs=dict({gen})",
+        q(["ais_bench", "--models", model_cfg, "--datasets", dataset, "--search"]),
+        q(["ais_bench", "--models", model_cfg, "--datasets", dataset]),
+    ]
+
+
 def modelverify_commands(results: D, run_dir: Path) -> tuple[dict[str, str], list[str]]:
     """Per-stage modelverify command lines and the run's own command line."""
     run, st = results.get("run", {}), results["stages"]
@@ -334,6 +362,7 @@ def reproduction(results: D, run_dir: Path, lang: str) -> list[str]:
     curls = curl_commands(st.get("api"), serve)
     bench = bench_commands(st.get("perf"), url, model, w)
     scmd = serve_command(serve)
+    ais = aisbench_commands(st.get("accuracy"), url, model, w)
     rows: list[list[Any]] = [
         ["env", f"`{env_cmds[0]}`", f"`{per['env']}`", w["p_env"]],
         ["compat", None, f"`{per['compat']}`", w["p_compat"]],
@@ -350,7 +379,12 @@ def reproduction(results: D, run_dir: Path, lang: str) -> list[str]:
             f"`{per['perf']}`" if "perf" in per else None,
             w["p_perf"],
         ],
-        ["accuracy", None, f"`{per['accuracy']}`" if "accuracy" in per else None, w["p_acc"]],
+        [
+            "accuracy",
+            "`ais_bench …`" if ais else None,
+            f"`{per['accuracy']}`" if "accuracy" in per else None,
+            w["p_acc"],
+        ],
         ["report", None, f"`{per['report']}`", w["p_report"]],
     ]
     steps = [w["c_env"], *env_cmds, "", w["c_serve"]]
@@ -359,7 +393,7 @@ def reproduction(results: D, run_dir: Path, lang: str) -> list[str]:
     else:
         steps += [w["no_serve"], ""]
     steps += [w["c_api"], *(curls or [w["no_api"]]), "", w["c_perf"], *bench, ""]
-    steps += [w["c_acc"], per.get("accuracy", "# —"), "", w["c_mv"], *whole]
+    steps += [w["c_acc"], per.get("accuracy", "# —"), *ais, "", w["c_mv"], *whole]
     steps += [per[k] for k in ("env", "compat", "api", "perf", "report") if k in per]
     return [
         f"### {w['scripts']}\n\n" + table([w["stage"], w["manual"], w["tool"], w["purpose"]], rows),
@@ -367,4 +401,11 @@ def reproduction(results: D, run_dir: Path, lang: str) -> list[str]:
     ]
 
 
-__all__ = ["bench_commands", "curl_commands", "env_commands", "reproduction", "serve_command"]
+__all__ = [
+    "aisbench_commands",
+    "bench_commands",
+    "curl_commands",
+    "env_commands",
+    "reproduction",
+    "serve_command",
+]

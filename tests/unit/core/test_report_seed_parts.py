@@ -244,6 +244,15 @@ def test_reproduction_commands(tmp_path: Path, lang: str, title: str) -> None:
     assert "The future of artificial intelligence is" in steps  # the seed prompt file
     assert "modelverify accuracy --base-url http://127.0.0.1:8000" in steps
     assert "--limit 200" in steps
+    # AISBench's run of the same task, with the accuracy stage's server and sampling
+    acc = res["stages"]["accuracy"]["config"]
+    assert (
+        "ais_bench --models vllm_api_general_chat --datasets gsm8k_gen_4_shot_cot_chat_prompt\n"
+        in steps
+    )
+    assert 'host_ip="127.0.0.1", host_port=8000' in steps
+    assert f"max_out_len={acc['max_tokens']}, batch_size={acc['concurrency']}" in steps
+    assert f"generation_kwargs=dict(temperature={acc['temperature']}, top_p={acc['top_p']}" in steps
     assert "modelverify run /models/Llama-3.3-70B-Instruct" in steps
     assert f"modelverify report {tmp_path}" in steps
     scripts = md.split("### " + ("脚本与命令" if lang == "zh" else "Scripts and commands"))[1]
