@@ -26,6 +26,7 @@ from modelverify.serve.failure import explain_failure
 from modelverify.serve.stage import ServeResult
 from modelverify.serve.supervisor import log_tail
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")  # hosts no other machine can reach
 STAGES = ("env", "compat", "serve", "api", "perf", "accuracy", "report")
 SERVER_STAGES = ("api", "perf", "accuracy")
 
@@ -298,13 +299,12 @@ def execute(opts: RunOptions, say: Say = lambda s: print(s, file=sys.stderr)) ->
     engine_args = list(opts.engine_args)
     engine_env: dict[str, str] = {}
     if opts.model == "demo":
-        from modelverify.demo import DEMO_ARGS, DEMO_ENV, ensure_demo_model
+        from modelverify.demo import demo_launch
 
         assert engine is not None
         say("[demo] preparing the demo model (SmolLM2-135M-Instruct, converted once and cached)…")
-        model_path = str(ensure_demo_model(engine.python))
-        engine_args = [*DEMO_ARGS, *engine_args]
-        engine_env = {k: v for k, v in DEMO_ENV.items() if k not in os.environ}
+        folder, engine_args, engine_env = demo_launch(engine.python, engine_args)
+        model_path = str(folder)
 
     run_dir = RunDir.create(
         opts.runs_root, "SmolLM2-135M-Instruct" if opts.model == "demo" else opts.model, opts.out
@@ -437,7 +437,7 @@ def execute(opts: RunOptions, say: Say = lambda s: print(s, file=sys.stderr)) ->
                 log_path=str(cfg.log_path),
                 host_warning=(
                     f"--host {host}: the server was reachable from other machines during the run"
-                    if host and host not in ("127.0.0.1", "localhost", "::1")
+                    if host and host not in LOOPBACK
                     else None
                 ),
             )
@@ -646,7 +646,7 @@ def _accuracy_config(
 def _is_loopback(url: str) -> bool:
     from urllib.parse import urlsplit
 
-    return (urlsplit(url).hostname or "") in ("127.0.0.1", "localhost", "::1")
+    return (urlsplit(url).hostname or "") in LOOPBACK
 
 
 def _eval_api(api: str, compat: StageResult | None, engine_args: list[str]) -> tuple[str, str]:

@@ -292,11 +292,10 @@ def startup_failure(outcome: RunOutcome) -> str | None:
         or getattr(res, "ready_after_s", None) is not None
     ):
         return None
-    diag = getattr(res, "diagnosis", None) or {}
-    if diag.get("advice"):
-        cause = diag.get("root_cause")
-        return f"{diag['advice']}" + (f" [{cause[:300]}]" if cause else "")
-    return res.reason
+    from modelverify.serve.diagnose import Diagnosis
+
+    diag = getattr(res, "diagnosis", None)
+    return Diagnosis(**diag).one_line() if diag else res.reason
 
 
 @click.command()

@@ -92,14 +92,10 @@ def compat(
             raise
         click.echo(f"note: no engine found ({exc}); registry not checked", err=True)
     if model == "demo":  # the model and settings `run demo` serves
-        import os
-
-        from modelverify.demo import DEMO_ARGS, DEMO_ENV, ensure_demo_model
+        from modelverify.demo import demo_launch
 
         assert python is not None
-        folder = ensure_demo_model(python)
-        args = [*DEMO_ARGS, *args]
-        env = {k: v for k, v in DEMO_ENV.items() if k not in os.environ}
+        folder, args, env = demo_launch(python, args)
     else:
         folder = resolve_model(model)
     res = run_compat(

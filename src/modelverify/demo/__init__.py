@@ -99,4 +99,19 @@ def ensure_demo_model(engine_python: str, *, cache: Path | None = None) -> Path:
     return out
 
 
-__all__ = ["DEMO_ARGS", "DEMO_ENV", "DEMO_NAME", "cache_dir", "ensure_demo_model", "locate_gguf"]
+def demo_launch(engine_python: str, user_args: list[str]) -> tuple[Path, list[str], dict[str, str]]:
+    """The demo model folder, and the flags and environment it is served with: the user's flags
+    after the demo's, and a demo variable only where the user's environment does not set it."""
+    env = {k: v for k, v in DEMO_ENV.items() if k not in os.environ}
+    return ensure_demo_model(engine_python), [*DEMO_ARGS, *user_args], env
+
+
+__all__ = [
+    "DEMO_ARGS",
+    "DEMO_ENV",
+    "DEMO_NAME",
+    "cache_dir",
+    "demo_launch",
+    "ensure_demo_model",
+    "locate_gguf",
+]

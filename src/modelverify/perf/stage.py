@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ from modelverify.results import Model, StageResult, Status
 from modelverify.rundir import JsonlWriter
 
 SEED_PROMPT = "The future of artificial intelligence is"
+Measured = tuple[list[RequestRecord], float]  # a load test's records and its wall time
 
 
 class PerfConfig(Model):
@@ -179,16 +180,27 @@ async def _run(
                     client, make, n=cfg.warmup_requests, concurrency=1, test="warmup"
                 )
 
-            async def closed(name: str, n: int, c: int) -> LoadTest:
-                """A closed-loop test, or its records from the session that finished it."""
+            async def load_test(
+                name: str, n: int, c: int, run: Callable[[], Awaitable[Measured]]
+            ) -> LoadTest:
+                """Run one load test, or take its records from the session that finished it."""
                 if name not in done:
-                    recs, wall = await run_requests(
-                        client, make, n=n, concurrency=c, test=name, on_record=keep
+                    done[name] = await run()
+                    ends.write(
+                        {"test": name, "requests": n, "concurrency": c, "wall_s": done[name][1]}
                     )
-                    done[name] = (recs, wall)
-                    ends.write({"test": name, "requests": n, "concurrency": c, "wall_s": wall})
                 recs, wall = done[name]
                 return _load_test(name, recs, wall, c)
+
+            def closed(name: str, n: int, c: int) -> Awaitable[LoadTest]:
+                return load_test(
+                    name,
+                    n,
+                    c,
+                    lambda: run_requests(
+                        client, make, n=n, concurrency=c, test=name, on_record=keep
+                    ),
+                )
 
             if cfg.sequential_requests:
                 res.sequential = await closed("sequential", cfg.sequential_requests, 1)
@@ -204,27 +216,22 @@ async def _run(
                     [(t.concurrency, t.streaming.output_throughput) for t in res.sweep]
                 )
             if cfg.rate:
-                if "rate" not in done:
-                    done["rate"] = await run_rate(
+                rate = cfg.rate
+                res.rate_test = await load_test(
+                    "rate",
+                    cfg.rate_requests,
+                    cfg.rate_max_concurrency or 0,
+                    lambda: run_rate(
                         client,
                         make,
                         n=cfg.rate_requests,
-                        rate=cfg.rate,
+                        rate=rate,
                         burstiness=cfg.burstiness,
                         max_concurrency=cfg.rate_max_concurrency,
                         test="rate",
                         on_record=keep,
-                    )
-                    ends.write(
-                        {
-                            "test": "rate",
-                            "requests": cfg.rate_requests,
-                            "concurrency": cfg.rate_max_concurrency or 0,
-                            "wall_s": done["rate"][1],
-                        }
-                    )
-                recs, wall = done["rate"]
-                res.rate_test = _load_test("rate", recs, wall, cfg.rate_max_concurrency or 0)
+                    ),
+                )
             # the tests the SLO and the baseline judge (a sweep level is a point on a curve)
             measured = {k: v for k, v in done.items() if k in ("sequential", "concurrent", "rate")}
         if cfg.workload == "synthetic":
@@ -281,7 +288,7 @@ def _test_count(cfg: PerfConfig) -> int:
     )
 
 
-def _start_afresh(jsonl: Path) -> dict[str, tuple[list[RequestRecord], float]]:
+def _start_afresh(jsonl: Path) -> dict[str, Measured]:
     """A new perf stage: earlier files are moved aside, never appended to nor lost."""
     for path in (jsonl, _tests_file(jsonl)):
         if path.exists():
@@ -292,7 +299,7 @@ def _start_afresh(jsonl: Path) -> dict[str, tuple[list[RequestRecord], float]]:
     return {}
 
 
-def _finished_tests(jsonl: Path) -> dict[str, tuple[list[RequestRecord], float]]:
+def _finished_tests(jsonl: Path) -> dict[str, Measured]:
     """The load tests an interrupted perf stage finished, with their records and wall time.
 
     A test is resumed whole or not at all: samples of one test all come from one server

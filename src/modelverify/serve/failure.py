@@ -16,12 +16,17 @@ def diagnose_log(log_path: Path) -> Diagnosis | None:
     return diagnose(text)
 
 
+def failure_of(log_path: Path) -> tuple[str, Diagnosis | None]:
+    """The one-line explanation and the diagnosis behind it, from one read of the log."""
+    diag = diagnose_log(log_path)
+    if diag is not None:
+        return diag.one_line(), diag
+    return ("no exception in the log" if log_path.exists() else "no log was written"), None
+
+
 def explain_failure(log_path: Path) -> str:
     """One line: the advice of the matching rule with its root cause, or what the log lacks."""
-    if not log_path.exists():
-        return "no log was written"
-    diag = diagnose_log(log_path)
-    return diag.one_line() if diag is not None else "no exception in the log"
+    return failure_of(log_path)[0]
 
 
-__all__ = ["diagnose_log", "explain_failure"]
+__all__ = ["diagnose_log", "explain_failure", "failure_of"]

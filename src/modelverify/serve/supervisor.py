@@ -208,12 +208,11 @@ class Server:
         return "PackageNotFoundError" in tail and "vllm" in tail
 
     def _start_error(self, what: str) -> EngineStartError:
-        from modelverify.serve.failure import diagnose_log, explain_failure
+        from modelverify.serve.failure import failure_of
 
         tail = log_tail(self.config.log_path, 40)
         cmd = self.record.command if self.record else []
-        advice = explain_failure(self.config.log_path)
-        diag = diagnose_log(self.config.log_path)
+        advice, diag = failure_of(self.config.log_path)
         shown = " ".join(redact_args(cmd))
         message = f"{what}: {advice} (full log: {self.config.log_path}; command: {shown})"
         return EngineStartError(
