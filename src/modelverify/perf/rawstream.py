@@ -23,7 +23,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from modelverify.errors import EndpointError
-from modelverify.perf.sse import ContentTemplate, content_slot, content_template, parse_json
+from modelverify.perf.sse import (
+    ContentTemplate,
+    content_slot,
+    content_template,
+    is_string_body,
+    parse_json,
+)
 
 # data payload (parsed JSON), arrival time -> None; raise to abort the request
 OnEvent = Callable[[dict[str, Any], float], None]
@@ -163,32 +169,32 @@ class _Conn(asyncio.Protocol):
             view = memoryview(buf)
             parts: list[memoryview] = []
             pos, n = 0, len(buf)
+            remaining, need_crlf = self.remaining, self.need_crlf  # locals: hot loop
             ended = False
             while pos < n:
-                if self.need_crlf:
+                if need_crlf:
                     if n - pos < 2:
                         break
                     pos += 2
-                    self.need_crlf = False
-                if self.remaining == 0:
+                    need_crlf = False
+                if remaining == 0:
                     j = buf.find(b"\r\n", pos)
                     if j < 0:
                         break
                     try:
-                        size = int(buf[pos:j], 16)
+                        remaining = int(buf[pos:j], 16)
                     except ValueError:  # a chunk extension (";name=value")
-                        size = int(buf[pos:j].split(b";", 1)[0], 16)
+                        remaining = int(buf[pos:j].split(b";", 1)[0], 16)
                     pos = j + 2
-                    if size == 0:
+                    if remaining == 0:
                         ended = True
                         break
-                    self.remaining = size
-                take = min(self.remaining, n - pos)
+                take = remaining if remaining <= n - pos else n - pos
                 parts.append(view[pos : pos + take])
                 pos += take
-                self.remaining -= take
-                if self.remaining == 0:
-                    self.need_crlf = True
+                remaining -= take
+                need_crlf = remaining == 0
+            self.remaining, self.need_crlf = remaining, need_crlf
             self.cbuf = buf[pos:] if pos < n and not ended else b""
             if parts:
                 self._payload(b"".join(parts), t, req)
@@ -212,28 +218,32 @@ class _Conn(asyncio.Protocol):
             sse = sse.replace(b"\r\n", b"\n")
         start = 0
         on_content = req.on_content
+        tpl = req.template if on_content is not None else None
         while True:
             end = sse.find(b"\n\n", start)
             if end < 0:
                 break
             # the common event, one "data:" line that repeats the last content chunk with
-            # another token, is recognised in place: no slice, no JSON, no dict
-            tpl = req.template
-            if (
-                tpl is not None
-                and on_content is not None
-                and sse.startswith(b"data:", start)
-                and tpl.matches(
-                    sse, start + 6 if sse[start + 5 : start + 6] == b" " else start + 5, end
-                )
-            ):
-                on_content(t)
-            else:
-                self._event(sse[start:end], t, req)
-                if req.future.done():
+            # another token, is recognised in place: no slice, no JSON, no dict (inlined
+            # ContentTemplate.matches: this line runs once per streamed chunk)
+            if tpl is not None and sse.startswith(b"data:", start):
+                p = start + 6 if sse[start + 5] == 32 else start + 5  # one optional space
+                lo, hi = p + len(tpl.head), end - len(tpl.tail)
+                if (
+                    lo < hi
+                    and sse.startswith(tpl.head, p)
+                    and sse.endswith(tpl.tail, lo, end)
+                    and is_string_body(sse, lo, hi)
+                ):
+                    on_content(t)  # type: ignore[misc]
                     start = end + 2
-                    break
+                    continue
+            self._event(sse[start:end], t, req)
             start = end + 2
+            if req.future.done():
+                break
+            if tpl is None and on_content is not None:
+                tpl = req.template
         self.sse = sse[start:]
 
     def _event(self, ev: bytes, t: float, req: _Request) -> None:

@@ -11,7 +11,6 @@ the match, goes to the full parser and is reported as malformed.
 
 from __future__ import annotations
 
-import copy
 import json
 import json.decoder
 import json.scanner
@@ -110,9 +109,12 @@ def content_slot(obj: Any) -> tuple[str, ...] | None:
 
 
 def _with_content(obj: dict[str, Any], path: tuple[str, ...], value: str) -> dict[str, Any]:
-    out = copy.deepcopy(obj)
-    node = out["choices"][0]
+    # copies only the dicts on the way to the content field (a deepcopy was 3% of a stream)
+    choice = dict(obj["choices"][0])
+    out = {**obj, "choices": [choice]}
+    node = choice
     for key in path[:-1]:
+        node[key] = dict(node[key])
         node = node[key]
     node[path[-1]] = value
     return out
