@@ -5,6 +5,10 @@ A synthetic OpenAI streaming server (uvicorn, several worker processes, no model
 OUTPUT_LEN chunks per request; modelverify's perf client and `vllm bench serve` drive it with the
 same request count and concurrency, one after the other, REPEATS times each.
 
+Client CPU per 1,000 chunks: ours is the process CPU around the measured run; for vLLM,
+`process_cpu` is its whole process (its ~10 s start included) and `run_cpu` the CPU between its
+"Starting main benchmark run" and its result table — the comparable figure.
+
     .venv/bin/python bench/client_ceiling.py [--requests 400] [--concurrency 32] [--chunks 256]
 """
 
@@ -84,6 +88,7 @@ def main() -> None:
                         "ours_cpu_per_1k": m["cpu_s_per_1000_chunks"],
                         "vllm_chunks_per_s": v_chunks / v["duration"],
                         "vllm_process_cpu_per_1k": 1000 * v["_cpu_s"] / v_chunks,
+                        "vllm_run_cpu_per_1k": 1000 * v["_run_cpu_s"] / v_chunks,
                     }
                 )
             # TTFT at concurrency 1
