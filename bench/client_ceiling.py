@@ -5,6 +5,10 @@ A synthetic OpenAI streaming server (uvicorn, several worker processes, no model
 OUTPUT_LEN chunks per request; modelverify's perf client and `vllm bench serve` drive it with the
 same request count and concurrency, one after the other, REPEATS times each.
 
+Client CPU per 1,000 chunks: ours is the process CPU around the measured run; for vLLM,
+`process_cpu` is its whole process (its ~10 s start included) and `run_cpu` the CPU between its
+"Starting main benchmark run" and its result table — the comparable figure.
+
     .venv/bin/python bench/client_ceiling.py [--requests 400] [--concurrency 32] [--chunks 256]
 """
 
@@ -21,8 +25,21 @@ from _common import PY, ROOT, free_port, vllm_alias, vllm_bench, wait_ready
 
 
 def ours(url: str, n: int, conc: int, chunks: int) -> dict:
-    out = subprocess.run([PY, str(ROOT / "bench" / "_our_client.py"), url, "fake", str(n), str(conc),
-                          str(chunks), "seed"], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [
+            PY,
+            str(ROOT / "bench" / "_our_client.py"),
+            url,
+            "fake",
+            str(n),
+            str(conc),
+            str(chunks),
+            "seed",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(out.stdout)
 
 
@@ -37,35 +54,77 @@ def main() -> None:
     tokenizer = str(Path.home() / ".cache/modelverify/models/SmolLM2-135M-Instruct-bf16")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([PY, str(ROOT / "bench" / "fake_stream_server.py"), "--port", str(port),
-                               "--workers", str(a.workers)])
+    server = subprocess.Popen(
+        [
+            PY,
+            str(ROOT / "bench" / "fake_stream_server.py"),
+            "--port",
+            str(port),
+            "--workers",
+            str(a.workers),
+        ]
+    )
     rows = []
     try:
         wait_ready(url, 60)
         with vllm_alias(), tempfile.TemporaryDirectory() as tmp:
             for rep in range(a.repeats):
                 m = ours(url, a.requests, a.concurrency, a.chunks)
-                v = vllm_bench(url, "fake", tokenizer, input_len=8, output_len=a.chunks,
-                               prompts=a.requests, concurrency=a.concurrency, out_dir=Path(tmp), tag=f"c{rep}")
+                v = vllm_bench(
+                    url,
+                    "fake",
+                    tokenizer,
+                    input_len=8,
+                    output_len=a.chunks,
+                    prompts=a.requests,
+                    concurrency=a.concurrency,
+                    out_dir=Path(tmp),
+                    tag=f"c{rep}",
+                )
                 v_chunks = a.requests * a.chunks
-                rows.append({"ours_chunks_per_s": m["chunks_per_s"], "ours_cpu_per_1k": m["cpu_s_per_1000_chunks"],
-                             "vllm_chunks_per_s": v_chunks / v["duration"],
-                             "vllm_process_cpu_per_1k": 1000 * v["_cpu_s"] / v_chunks})
+                rows.append(
+                    {
+                        "ours_chunks_per_s": m["chunks_per_s"],
+                        "ours_cpu_per_1k": m["cpu_s_per_1000_chunks"],
+                        "vllm_chunks_per_s": v_chunks / v["duration"],
+                        "vllm_process_cpu_per_1k": 1000 * v["_cpu_s"] / v_chunks,
+                        "vllm_run_cpu_per_1k": 1000 * v["_run_cpu_s"] / v_chunks,
+                    }
+                )
             # TTFT at concurrency 1
             m1 = ours(url, 50, 1, 16)
-            v1 = vllm_bench(url, "fake", tokenizer, input_len=8, output_len=16, prompts=50,
-                            concurrency=1, out_dir=Path(tmp), tag="c1")
+            v1 = vllm_bench(
+                url,
+                "fake",
+                tokenizer,
+                input_len=8,
+                output_len=16,
+                prompts=50,
+                concurrency=1,
+                out_dir=Path(tmp),
+                tag="c1",
+            )
             cmd = v["_command"]
     finally:
         server.terminate()
         server.wait(10)
     med = {k: statistics.median(r[k] for r in rows) for k in rows[0]}
-    print(json.dumps({"repeats": rows, "median": med,
-                      "ratio_chunks_per_s": med["ours_chunks_per_s"] / med["vllm_chunks_per_s"],
-                      "ttft_c1_ms": {"ours_median": m1["median_ttft_ms"], "vllm_median": v1["median_ttft_ms"]},
-                      "vllm_command": cmd,
-                      "our_command": f"{PY} bench/_our_client.py {url} fake {a.requests} {a.concurrency} {a.chunks} seed"},
-                     indent=2))
+    print(
+        json.dumps(
+            {
+                "repeats": rows,
+                "median": med,
+                "ratio_chunks_per_s": med["ours_chunks_per_s"] / med["vllm_chunks_per_s"],
+                "ttft_c1_ms": {
+                    "ours_median": m1["median_ttft_ms"],
+                    "vllm_median": v1["median_ttft_ms"],
+                },
+                "vllm_command": cmd,
+                "our_command": f"{PY} bench/_our_client.py {url} fake {a.requests} {a.concurrency} {a.chunks} seed",
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -19,7 +19,9 @@ MODEL = "fake"
 
 @app.get("/v1/models")
 async def models() -> JSONResponse:
-    return JSONResponse({"object": "list", "data": [{"id": MODEL, "object": "model", "max_model_len": 1 << 20}]})
+    return JSONResponse(
+        {"object": "list", "data": [{"id": MODEL, "object": "model", "max_model_len": 1 << 20}]}
+    )
 
 
 @app.get("/health")
@@ -36,12 +38,26 @@ async def completions(request: Request) -> StreamingResponse:
 
     async def gen():  # type: ignore[no-untyped-def]
         for i in range(n):
-            chunk = {"id": "x", "object": "text_completion", "created": created, "model": MODEL,
-                     "choices": [{"index": 0, "text": " tok", "logprobs": None,
-                                  "finish_reason": "length" if i == n - 1 else None}]}
+            chunk = {
+                "id": "x",
+                "object": "text_completion",
+                "created": created,
+                "model": MODEL,
+                "choices": [
+                    {
+                        "index": 0,
+                        "text": " tok",
+                        "logprobs": None,
+                        "finish_reason": "length" if i == n - 1 else None,
+                    }
+                ],
+            }
             yield f"data: {json.dumps(chunk)}\n\n"
-        usage = {"prompt_tokens": prompt_tokens, "completion_tokens": n,
-                 "total_tokens": prompt_tokens + n}
+        usage = {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": n,
+            "total_tokens": prompt_tokens + n,
+        }
         yield f"data: {json.dumps({'id': 'x', 'object': 'text_completion', 'created': created, 'model': MODEL, 'choices': [], 'usage': usage})}\n\n"
         yield "data: [DONE]\n\n"
 
@@ -55,5 +71,11 @@ if __name__ == "__main__":
     ap.add_argument("--port", type=int, default=18100)
     ap.add_argument("--workers", type=int, default=2)
     a = ap.parse_args()
-    uvicorn.run("fake_stream_server:app", host="127.0.0.1", port=a.port, workers=a.workers,
-                log_level="warning", app_dir=str(__import__("pathlib").Path(__file__).parent))
+    uvicorn.run(
+        "fake_stream_server:app",
+        host="127.0.0.1",
+        port=a.port,
+        workers=a.workers,
+        log_level="warning",
+        app_dir=str(__import__("pathlib").Path(__file__).parent),
+    )

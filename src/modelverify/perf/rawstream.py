@@ -23,19 +23,48 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from modelverify.errors import EndpointError
+from modelverify.perf.sse import (
+    ContentTemplate,
+    content_slot,
+    content_template,
+    is_string_body,
+    parse_json,
+)
 
 # data payload (parsed JSON), arrival time -> None; raise to abort the request
 OnEvent = Callable[[dict[str, Any], float], None]
+# arrival time of a plain content chunk (one choice, non-empty content, no finish_reason, no
+# usage) recognised without parsing -> None
+OnContent = Callable[[float], None]
 
 _HEAD, _BODY, _DONE = 0, 1, 2
 
 
 class _Request:
-    __slots__ = ("closed_unanswered", "error", "future", "on_event", "path", "started")
+    __slots__ = (
+        "closed_unanswered",
+        "error",
+        "future",
+        "learn",
+        "on_content",
+        "on_event",
+        "path",
+        "started",
+        "template",
+    )
 
-    def __init__(self, path: str, on_event: OnEvent, future: asyncio.Future[float]):
+    def __init__(
+        self,
+        path: str,
+        on_event: OnEvent,
+        future: asyncio.Future[float],
+        on_content: OnContent | None = None,
+    ):
         self.path = path
         self.on_event = on_event
+        self.on_content = on_content
+        self.template: ContentTemplate | None = None
+        self.learn = 4  # parsed content chunks left to learn a template from
         self.future = future
         self.error: BaseException | None = None
         self.started = False  # a response byte arrived
@@ -135,32 +164,42 @@ class _Conn(asyncio.Protocol):
     def _body(self, data: bytes, t: float, req: _Request) -> None:
         if self.mode == "chunked":
             buf = self.cbuf + data if self.cbuf else data
+            # the payload of every HTTP chunk in this read goes to the SSE parser in one piece:
+            # a lagging client reads dozens of chunks at once, and they share one arrival time
+            view = memoryview(buf)
+            parts: list[memoryview] = []
             pos, n = 0, len(buf)
+            remaining, need_crlf = self.remaining, self.need_crlf  # locals: hot loop
+            ended = False
             while pos < n:
-                if self.need_crlf:
+                if need_crlf:
                     if n - pos < 2:
                         break
                     pos += 2
-                    self.need_crlf = False
-                if self.remaining == 0:
+                    need_crlf = False
+                if remaining == 0:
                     j = buf.find(b"\r\n", pos)
                     if j < 0:
                         break
-                    size = int(buf[pos:j].split(b";", 1)[0], 16)
+                    try:
+                        remaining = int(buf[pos:j], 16)
+                    except ValueError:  # a chunk extension (";name=value")
+                        remaining = int(buf[pos:j].split(b";", 1)[0], 16)
                     pos = j + 2
-                    if size == 0:
-                        self._end_of_body(req)
-                        return
-                    self.remaining = size
-                take = min(self.remaining, n - pos)
-                self._payload(buf[pos : pos + take], t, req)
-                if req.future.done() and req.error is not None:
-                    return
+                    if remaining == 0:
+                        ended = True
+                        break
+                take = remaining if remaining <= n - pos else n - pos
+                parts.append(view[pos : pos + take])
                 pos += take
-                self.remaining -= take
-                if self.remaining == 0:
-                    self.need_crlf = True
-            self.cbuf = buf[pos:] if pos < n else b""
+                remaining -= take
+                need_crlf = remaining == 0
+            self.remaining, self.need_crlf = remaining, need_crlf
+            self.cbuf = buf[pos:] if pos < n and not ended else b""
+            if parts:
+                self._payload(b"".join(parts), t, req)
+            if ended:
+                self._end_of_body(req)
         elif self.mode == "length":
             part = data[: self.remaining]
             self.remaining -= len(part)
@@ -178,14 +217,33 @@ class _Conn(asyncio.Protocol):
         if b"\r" in sse:
             sse = sse.replace(b"\r\n", b"\n")
         start = 0
+        on_content = req.on_content
+        tpl = req.template if on_content is not None else None
         while True:
             end = sse.find(b"\n\n", start)
             if end < 0:
                 break
+            # the common event, one "data:" line that repeats the last content chunk with
+            # another token, is recognised in place: no slice, no JSON, no dict (inlined
+            # ContentTemplate.matches: this line runs once per streamed chunk)
+            if tpl is not None and sse.startswith(b"data:", start):
+                p = start + 6 if sse[start + 5] == 32 else start + 5  # one optional space
+                lo, hi = p + len(tpl.head), end - len(tpl.tail)
+                if (
+                    lo < hi
+                    and sse.startswith(tpl.head, p)
+                    and sse.endswith(tpl.tail, lo, end)
+                    and is_string_body(sse, lo, hi)
+                ):
+                    on_content(t)  # type: ignore[misc]
+                    start = end + 2
+                    continue
             self._event(sse[start:end], t, req)
             start = end + 2
             if req.future.done():
                 break
+            if tpl is None and on_content is not None:
+                tpl = req.template
         self.sse = sse[start:]
 
     def _event(self, ev: bytes, t: float, req: _Request) -> None:
@@ -203,13 +261,22 @@ class _Conn(asyncio.Protocol):
             req.future.set_result(t)
             return
         try:
-            obj = json.loads(payload)
+            obj = parse_json(payload)
         except ValueError as exc:
             raise EndpointError(
                 f"POST {req.path}: SSE payload is not JSON: {payload[:120].decode('utf-8', 'replace')!r}"
             ) from exc
-        if isinstance(obj, dict):
-            req.on_event(obj, t)
+        if not isinstance(obj, dict):
+            return
+        if req.on_content is not None and content_slot(obj) is not None:
+            if req.template is None and req.learn > 0:
+                # a few tries per request: a stream whose chunks never repeat in shape must not
+                # pay for a template on every chunk
+                req.learn -= 1
+                req.template = content_template(payload, obj)
+            req.on_content(t)
+            return
+        req.on_event(obj, t)
 
     def _end_of_body(self, req: _Request) -> None:
         self.state = _DONE
@@ -314,9 +381,19 @@ class RawStreamPool:
         self._idle.clear()
 
     # -- one request ------------------------------------------------------------------------
-    async def post_stream(self, path: str, body: dict[str, Any], on_event: OnEvent) -> float:
+    async def post_stream(
+        self,
+        path: str,
+        body: dict[str, Any],
+        on_event: OnEvent,
+        on_content: OnContent | None = None,
+    ) -> float:
         """POST ``body`` as JSON, hand each SSE data object to ``on_event`` with its arrival
         time, and return the arrival time of ``[DONE]``.
+
+        With ``on_content``, a plain content chunk (one choice with non-empty text or delta
+        content, no finish_reason, no usage) goes to ``on_content(t)`` instead, and is mostly
+        recognised by its bytes without being parsed (see perf/sse.py).
 
         Raises:
             EndpointError: connection failure or timeout, non-2xx status, a payload that is not
@@ -331,7 +408,7 @@ class RawStreamPool:
             reused = bool(self._idle)
             conn = self._idle.pop() if reused else await self._connect(path)
             fut: asyncio.Future[float] = asyncio.get_running_loop().create_future()
-            req = _Request(path, on_event, fut)
+            req = _Request(path, on_event, fut, on_content)
             conn._reset()
             conn.req = req
             conn.last_io = time.perf_counter()

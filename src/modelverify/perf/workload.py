@@ -175,13 +175,16 @@ def make_requests(
         return lambda i: Request("/v1/completions", body)
     if workload == "synthetic":
         words = max(1, round(input_len * words_per_token))
+        # a fresh seed per run unless one is given: a benchmark repeated against the same server
+        # would otherwise send the same prompts and measure prefix-cache hits, not prefill
+        run_seed = seed if seed is not None else random.SystemRandom().randrange(1 << 30)
 
         def synth(i: int) -> Request:
             return Request(
                 "/v1/completions",
                 {
                     "model": model,
-                    "prompt": synthetic_prompt(i, words),
+                    "prompt": synthetic_prompt(i, words, run_seed),
                     "max_tokens": output_len,
                     "min_tokens": output_len,
                     "ignore_eos": True,

@@ -76,6 +76,18 @@ def test_synthetic_requests() -> None:
     assert len(body["prompt"].split()) == 80
 
 
+def test_synthetic_prompts_differ_between_runs_unless_seeded() -> None:
+    def first_prompt(seed: int | None) -> str:
+        make = make_requests(
+            "m", "synthetic", prompt="", max_tokens=0, temperature=0.0, input_len=20, seed=seed
+        )
+        return str(make(0).body["prompt"])
+
+    # a second run against the same server must not hit vLLM's prefix cache
+    assert first_prompt(None) != first_prompt(None)
+    assert first_prompt(7) == first_prompt(7)
+
+
 class Stream:
     """A streaming completions endpoint: 4 chunks, usage, [DONE]; counts requests in flight."""
 
