@@ -287,7 +287,7 @@ def execute(opts: RunOptions, say: Say = lambda s: print(s, file=sys.stderr)) ->
     from modelverify.api.stage import run_api
     from modelverify.compat.stage import run_compat
     from modelverify.env.stage import run_env
-    from modelverify.perf.stage import PerfConfig, run_perf
+    from modelverify.perf.stage import run_perf
     from modelverify.serve.engine import find_engine
 
     secrets = [s for s in (opts.api_key,) if s]
@@ -513,9 +513,33 @@ def execute(opts: RunOptions, say: Say = lambda s: print(s, file=sys.stderr)) ->
                 ),
             )
 
+            acc_cfg: list[Any] = []  # the eval's settings, worked out once for perf and GSM8K
+
+            def eval_config() -> Any:
+                if not acc_cfg:
+                    acc_cfg.append(
+                        _accuracy_config(
+                            opts,
+                            model_id,
+                            results.get("serve"),
+                            _int_flag(engine_args, "--max-num-seqs"),
+                            results.get("compat"),
+                            engine_args,
+                        )
+                    )
+                return acc_cfg[0]
+
             def perf() -> StageResult:
                 from modelverify.perf.usage import UsageSampler
                 from modelverify.progress import load_progress
+
+                pcfg, asks = _perf_config(
+                    opts,
+                    model_id,
+                    eval_config if "accuracy" in opts.stages else None,
+                    run_dir,
+                    engine_python,
+                )
 
                 env = results.get("env")
                 plat = getattr(env, "platform", None) or "cpu"
@@ -528,9 +552,10 @@ def execute(opts: RunOptions, say: Say = lambda s: print(s, file=sys.stderr)) ->
                         model_id,
                         run_dir.file("perf_requests.jsonl"),
                         api_key=opts.api_key,
-                        config=PerfConfig(**opts.perf),
+                        config=pcfg,
                         progress=progress,
                         resume=resume_perf,
+                        eval_requests=asks,
                     )
                 res.usage = usage.summary()
                 return res
@@ -541,14 +566,7 @@ def execute(opts: RunOptions, say: Say = lambda s: print(s, file=sys.stderr)) ->
                 from modelverify.accuracy.stage import add_perf_comparison, run_accuracy
                 from modelverify.progress import accuracy_progress
 
-                cfg = _accuracy_config(
-                    opts,
-                    model_id,
-                    results.get("serve"),
-                    _int_flag(engine_args, "--max-num-seqs"),
-                    results.get("compat"),
-                    engine_args,
-                )
+                cfg = eval_config()
                 with accuracy_progress(say) as progress:
                     res = run_accuracy(
                         url,
@@ -601,6 +619,60 @@ def _stage_json(results: dict[str, StageResult], run_dir: RunDir, name: str) -> 
         return None
 
 
+def _perf_fields(opts: RunOptions) -> dict[str, Any]:
+    """The user's perf options as PerfConfig fields (``eval_load`` is resolved separately)."""
+    return {k: v for k, v in opts.perf.items() if k != "eval_load"}
+
+
+# the eval must ask at least this many times the eval-load test's requests for the test to be
+# run by default: then it costs under a tenth of the eval's time
+EVAL_LOAD_SHARE = 10
+
+
+def _perf_config(
+    opts: RunOptions,
+    model_id: str,
+    eval_config: Callable[[], Any] | None,
+    run_dir: RunDir,
+    engine_python: str | None,
+) -> tuple[Any, Callable[[int], Any] | None]:
+    """The perf stage's settings and, when an eval follows, the maker of its own requests for
+    the ``eval_load`` test: the eval's throughput is judged against its own workload at its own
+    concurrency (GSM8K's ~1,300-token prompts are another workload from perf's seed prompt).
+
+    The test takes the dataset's last items: the eval asks them last, if at all, long after
+    the engine's prefix cache has let go of them.
+    """
+    from modelverify.accuracy.stage import dataset_path, eval_request
+    from modelverify.accuracy.tasks import get_task
+    from modelverify.perf.stage import PerfConfig
+    from modelverify.perf.workload import Request
+
+    cfg = PerfConfig(**_perf_fields(opts))
+    wanted = opts.perf.get("eval_load")
+    if eval_config is None or wanted == 0:
+        return cfg, None
+    acc = eval_config()
+    items = get_task(acc.task).load(dataset_path(acc, run_dir.path, engine_python), None)
+    asked = min(len(items), acc.limit) if acc.limit else len(items)
+    c = max(1, acc.concurrency)
+    n = wanted if wanted is not None else (2 * c if asked >= EVAL_LOAD_SHARE * 2 * c else 0)
+    n = min(n, len(items))
+    if n <= 0:
+        return cfg, None
+    tail = items[-n:]
+    cfg.eval_load_requests, cfg.eval_load_concurrency = n, c
+    cfg.eval_load_source = (
+        f"{acc.task} via {acc.api}: the dataset's last {n} items, max_tokens {acc.max_tokens}, "
+        f"temperature {acc.temperature}, top_p {acc.top_p}"
+    )
+
+    def make(i: int) -> Any:
+        return Request(*eval_request(model_id, tail[i % n], acc))
+
+    return cfg, make
+
+
 def _accuracy_config(
     opts: RunOptions,
     served: str,
@@ -634,7 +706,7 @@ def _accuracy_config(
             max_num_seqs,
             api=cfg.api,
             max_tokens=cfg.max_tokens,
-            fallback=PerfConfig(**opts.perf).concurrency,
+            fallback=PerfConfig(**_perf_fields(opts)).concurrency,
         )
     if cfg.reference_accuracy is None:
         ref = find_reference(opts.model, served)

@@ -102,6 +102,7 @@ class AccuracyResult(StageResult):
     perf_throughput_ratio: float | None = None  # None when perf ran at another concurrency
     perf_throughput_target_met: bool | None = None
     perf_comparison: str | None = None
+    perf_reference_test: str | None = None  # eval_load: the eval's own requests, timed by perf
 
 
 def use_published_reference(cfg: AccuracyConfig, ref: ReferenceScore) -> None:
@@ -121,7 +122,7 @@ def add_perf_comparison(res: AccuracyResult, perf: dict[str, Any] | None) -> Non
         return
     res.perf_concurrency, res.perf_output_throughput = cmp.perf_concurrency, cmp.perf_throughput
     res.perf_throughput_ratio, res.perf_throughput_target_met = cmp.ratio, cmp.target_met
-    res.perf_comparison = cmp.note
+    res.perf_comparison, res.perf_reference_test = cmp.note, cmp.perf_test or None
 
 
 def _key(item: Item, cfg: AccuracyConfig, payload: Any) -> str:
@@ -132,7 +133,9 @@ def _payload(item: Item, cfg: AccuracyConfig) -> Any:
     return get_task(cfg.task).payload(item, cfg.api)
 
 
-async def _ask(client: OpenAIClient, model: str, item: Item, cfg: AccuracyConfig) -> dict[str, Any]:
+def eval_request(model: str, item: Item, cfg: AccuracyConfig) -> tuple[str, dict[str, Any]]:
+    """The endpoint path and body the eval sends for ``item``; the perf stage times the same
+    requests (``eval_load``) so the eval's throughput has a like-for-like reference."""
     payload = _payload(item, cfg)
     body: dict[str, Any] = {
         "model": model,
@@ -144,9 +147,22 @@ async def _ask(client: OpenAIClient, model: str, item: Item, cfg: AccuracyConfig
     if cfg.seed is not None:
         body["seed"] = cfg.seed + item.index
     if cfg.api == "chat":
-        body["messages"], path = payload, "/v1/chat/completions"
-    else:
-        body["prompt"], path = payload, "/v1/completions"
+        return "/v1/chat/completions", {**body, "messages": payload}
+    return "/v1/completions", {**body, "prompt": payload}
+
+
+def dataset_path(cfg: AccuracyConfig, run_dir: Path, engine_python: str | None) -> Path:
+    """Where the eval's items come from: a hub dataset (fetched once into the run directory),
+    a local file, or the task's bundled copy."""
+    if cfg.dataset and is_hub_spec(cfg.dataset):
+        return fetch_to_run_dir(cfg.dataset, run_dir)
+    if cfg.dataset:
+        return Path(cfg.dataset)
+    return get_task(cfg.task).bundled(engine_python)
+
+
+async def _ask(client: OpenAIClient, model: str, item: Item, cfg: AccuracyConfig) -> dict[str, Any]:
+    path, body = eval_request(model, item, cfg)
     reply = await client.post(path, body, retries=cfg.retries)
     if not reply.ok or not isinstance(reply.body, dict):
         raise EndpointError(f"HTTP {reply.status}: {reply.text[:200]}")
@@ -254,12 +270,7 @@ def run_accuracy(
     cfg = config or AccuracyConfig()
     task = get_task(cfg.task)
     t0 = time.monotonic()
-    if cfg.dataset and is_hub_spec(cfg.dataset):
-        path = fetch_to_run_dir(cfg.dataset, jsonl.parent)
-    elif cfg.dataset:
-        path = Path(cfg.dataset)
-    else:
-        path = task.bundled(engine_python)
+    path = dataset_path(cfg, jsonl.parent, engine_python)
     items = task.load(path, cfg.limit)
     records, asked, wall, retried = asyncio.run(
         _run(base_url, model, api_key, cfg, items, jsonl, progress)
@@ -350,6 +361,8 @@ __all__ = [
     "AccuracyConfig",
     "AccuracyResult",
     "add_perf_comparison",
+    "dataset_path",
+    "eval_request",
     "run_accuracy",
     "session_throughput",
     "summarise",

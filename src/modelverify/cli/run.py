@@ -131,6 +131,14 @@ def perf_options(
     "--sweep", help="Also run a concurrency sweep, e.g. 1,2,4,8 (throughput–latency curve)."
 )
 @click.option(
+    "--eval-load",
+    type=click.IntRange(min=0),
+    help="Perf also times this many of GSM8K's own requests at the eval's concurrency, the "
+    "like-for-like reference for the eval's throughput (target: the eval reaches 90% of it). "
+    "Default: 2 × the eval's concurrency when the eval asks at least ten times that many "
+    "items, else 0 (off).",
+)
+@click.option(
     "--baseline",
     type=click.Path(file_okay=False, exists=True, path_type=Path),
     help="An earlier run directory: perf fails on a significant regression against it.",
@@ -179,6 +187,7 @@ def run(
     slo: str | None,
     slo_attainment: float,
     sweep: str | None,
+    eval_load: int | None,
     baseline: Path | None,
     baseline_threshold: float | None,
     support_matrix: Path | None,
@@ -236,6 +245,7 @@ def run(
                 **perf_options(slo, slo_attainment, baseline, baseline_threshold),
                 **stream_timeouts(connect_timeout, first_byte_timeout, chunk_timeout),
                 "sweep": parse_levels(sweep),
+                "eval_load": eval_load,
             },
             accuracy={
                 "limit": limit,

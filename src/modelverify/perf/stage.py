@@ -26,6 +26,7 @@ from modelverify.perf.metrics import (
 )
 from modelverify.perf.slo import SloTest, judge
 from modelverify.perf.usage import UsageSummary
+from modelverify.perf.workload import Request
 from modelverify.results import Model, StageResult, Status
 from modelverify.rundir import JsonlWriter
 
@@ -57,6 +58,11 @@ class PerfConfig(Model):
     connect_timeout_s: float = 10.0
     first_byte_timeout_s: float = 300.0  # request sent → first byte (queueing, prefill)
     read_timeout_s: float = 120.0  # between two chunks once the answer has begun
+    # the eval's own requests (GSM8K prompts and sampling) timed at the eval's concurrency: the
+    # like-for-like reference for the eval's throughput; 0 = not run
+    eval_load_requests: int = 0
+    eval_load_concurrency: int = 0
+    eval_load_source: str | None = None  # which eval: task, api, sampling
     baseline: str | None = None  # an earlier run directory to judge against (no regression)
     baseline_threshold_pct: float = 25.0  # see report.compare.DEFAULT_THRESHOLD_PCT
 
@@ -84,6 +90,7 @@ class PerfResult(StageResult):
     sweep: list[LoadTest] = []
     sweep_knee: int | None = None
     rate_test: LoadTest | None = None
+    eval_load: LoadTest | None = None  # the eval's own requests at its concurrency
     length_check: dict[str, Any] | None = None
     slo_tests: list[SloTest] = []
     baseline_regressions: list[str] = []
@@ -116,6 +123,7 @@ async def _run(
     jsonl: Path,
     progress: Callable[[int, int, int], None] | None = None,
     resume: bool = False,
+    eval_requests: Callable[[int], Request] | None = None,
 ) -> PerfResult:
     from modelverify.perf.workload import (
         calibrate_words_per_token,
@@ -132,7 +140,10 @@ async def _run(
         if cfg.workload == "jsonl" and cfg.prompts_file
         else None
     )
-    limit = max([cfg.concurrency, *cfg.sweep, cfg.rate_max_concurrency or 1, 1])
+    eval_n = cfg.eval_load_requests if eval_requests is not None else 0
+    limit = max(
+        [cfg.concurrency, *cfg.sweep, cfg.rate_max_concurrency or 1, cfg.eval_load_concurrency, 1]
+    )
     async with OpenAIClient(
         base_url,
         api_key=api_key,
@@ -165,6 +176,7 @@ async def _run(
                 + cfg.concurrent_requests
                 + sum(cfg.sweep_requests or max(16, 4 * c) for c in cfg.sweep)
                 + (cfg.rate_requests if cfg.rate else 0)
+                + eval_n
             )
 
             def keep(r: RequestRecord) -> None:
@@ -232,12 +244,24 @@ async def _run(
                         on_record=keep,
                     ),
                 )
+            if eval_n and eval_requests is not None:
+                ask, c = eval_requests, max(1, cfg.eval_load_concurrency)
+                res.eval_load = await load_test(
+                    "eval_load",
+                    eval_n,
+                    c,
+                    lambda: run_requests(
+                        client, ask, n=eval_n, concurrency=c, test="eval_load", on_record=keep
+                    ),
+                )
             # the tests the SLO and the baseline judge (a sweep level is a point on a curve)
             measured = {k: v for k, v in done.items() if k in ("sequential", "concurrent", "rate")}
         if cfg.workload == "synthetic":
             res.length_check = _length_check(cfg, kept)
     tests = [
-        t for t in (res.sequential, res.concurrent, *res.sweep, res.rate_test) if t is not None
+        t
+        for t in (res.sequential, res.concurrent, *res.sweep, res.rate_test, res.eval_load)
+        if t is not None
     ]
     if cfg.slo:
         res.slo_tests = [
@@ -285,6 +309,7 @@ def _test_count(cfg: PerfConfig) -> int:
         + bool(cfg.concurrent_requests)
         + len(cfg.sweep)
         + bool(cfg.rate)
+        + bool(cfg.eval_load_requests)
     )
 
 
@@ -387,12 +412,16 @@ def run_perf(
     config: PerfConfig | None = None,
     progress: Callable[[int, int, int], None] | None = None,
     resume: bool = False,
+    eval_requests: Callable[[int], Request] | None = None,
 ) -> PerfResult:
     """Run the configured load tests; with ``resume`` keep the tests an interrupted stage
-    finished (same inputs, checked by the caller) and run the rest."""
+    finished (same inputs, checked by the caller) and run the rest. ``eval_requests`` makes the
+    i-th of the eval's own requests, for the ``eval_load`` test."""
     t0 = time.monotonic()
     res = asyncio.run(
-        _run(base_url, model, api_key, config or PerfConfig(), jsonl, progress, resume)
+        _run(
+            base_url, model, api_key, config or PerfConfig(), jsonl, progress, resume, eval_requests
+        )
     )
     res.duration_s = time.monotonic() - t0
     return res

@@ -224,7 +224,13 @@ def api_overall(api: D, lang: str) -> str:
 def perf(p: D, lang: str) -> str:
     t = _t(lang)
     seq, conc = p.get("sequential") or {}, p.get("concurrent") or {}
-    tests = [seq, conc, *(p.get("sweep") or []), p.get("rate_test") or {}]
+    tests = [
+        seq,
+        conc,
+        *(p.get("sweep") or []),
+        p.get("rate_test") or {},
+        p.get("eval_load") or {},
+    ]
     failed = [x for x in tests if x and x.get("successes", 0) < x.get("requests", 0)]
     if failed:
         why = ", ".join(f"{x.get('name')} {x.get('successes')}/{x.get('requests')}" for x in failed)

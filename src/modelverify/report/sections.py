@@ -822,8 +822,13 @@ def perf_extras(perf: D, lang: str) -> list[str]:
     if rt:
         out.append("### " + t["rate_title"].format(rate=cfg.get("rate"), b=cfg.get("burstiness")))
         out.append(table(load_head(t), [_load_row(rt)]))
+    ev = perf.get("eval_load")
+    if ev:
+        out.append("### " + t["eval_load_title"].format(c=ev.get("concurrency")))
+        out.append(t["eval_load_what"].format(src=cfg.get("eval_load_source") or ""))
+        out.append(table(load_head(t), [_load_row(ev)]))
     errs: dict[str, int] = {}
-    for x in [perf.get("sequential"), perf.get("concurrent"), *sweep, rt]:
+    for x in [perf.get("sequential"), perf.get("concurrent"), *sweep, rt, ev]:
         for k2, v in (((x or {}).get("streaming") or {}).get("errors") or {}).items():
             errs[k2] = errs.get(k2, 0) + v
     if errs:
@@ -882,31 +887,27 @@ def perf_summary(
 
 
 def eval_vs_perf(acc: D, perf: D | None, lang: str = "en") -> str | None:
-    """The eval's output throughput against the perf stage's at the nearest concurrency
-    (target: at least 90%, i.e. the server, not our client, sets the pace)."""
+    """The eval's output throughput against the perf stage's at the same concurrency (target:
+    at least 90%, i.e. the server, not our client, sets the pace)."""
+    from modelverify.accuracy.concurrency import compare_with_perf
+
     thr = acc.get("output_throughput")
     conc = (acc.get("config") or {}).get("concurrency")
-    if not isinstance(thr, (int, float)) or perf is None or not conc:
+    cmp = compare_with_perf(thr, conc, perf)
+    if cmp is None or cmp.perf_throughput is None:
         return None
-    cands: list[tuple[int, float]] = []
-    for test in (perf.get("concurrent"), perf.get("sequential"), *(perf.get("sweep") or [])):
-        if isinstance(test, dict) and (test.get("streaming") or {}).get("output_throughput"):
-            cands.append(
-                (int(test.get("concurrency") or 1), float(test["streaming"]["output_throughput"]))
-            )
-    if not cands:
-        return None
-    c, ref = min(cands, key=lambda x: abs(x[0] - int(conc)))
-    if c != conc:
-        # batching changes both figures, so the ≥ 90% target is only judged at one concurrency
-        return (
-            f"not comparable: the eval ran at concurrency {conc}, the perf stage at {c}"
-            if lang == "en"
-            else f"不可比:GSM8K 并发 {conc},性能测试并发 {c}"
-        )
     t = strings(lang)
-    same = t["evp_same"] if c == conc else t["evp_near"].format(c=c)
-    return t["evp"].format(thr=thr, conc=conc, pct=thr / ref, ref=ref, same=same)
+    if cmp.ratio is None:
+        # batching changes both figures, so the ≥ 90% target is only judged at one concurrency
+        return t["evp_nc"].format(conc=conc, c=cmp.perf_concurrency)
+    return t["evp"].format(
+        thr=thr,
+        conc=conc,
+        pct=cmp.ratio,
+        ref=cmp.perf_throughput,
+        same=t["evp_own"] if cmp.perf_test == "eval_load" else t["evp_other"],
+        met=t["evp_met"] if cmp.target_met else t["evp_missed"],
+    )
 
 
 def accuracy_section(acc: D | None, t: Strings, lang: str, perf: D | None = None) -> str:

@@ -78,3 +78,30 @@ def test_the_comparison_is_recorded_in_the_accuracy_result() -> None:
     assert res.perf_throughput_target_met is None and "not comparable" in (
         res.perf_comparison or ""
     )
+
+
+def test_the_evals_own_requests_are_the_reference_when_perf_timed_them() -> None:
+    # perf's concurrent test ran at the eval's concurrency too, on its 6-token seed prompt: the
+    # eval_load test (GSM8K's own requests) is the like-for-like one and wins
+    perf = {
+        **PERF,
+        "concurrent": {
+            "name": "concurrent",
+            "concurrency": 26,
+            "streaming": {"output_throughput": 900.0},
+        },
+        "eval_load": {
+            "name": "eval_load",
+            "concurrency": 26,
+            "streaming": {"output_throughput": 400.0},
+        },
+    }
+    cmp = compare_with_perf(380.0, 26, perf)
+    assert cmp is not None and cmp.perf_test == "eval_load" and cmp.ratio == 0.95
+    assert "its own requests" in cmp.note and cmp.target_met is True
+    res = AccuracyResult(output_throughput=380.0, config=AccuracyConfig(concurrency=26))
+    add_perf_comparison(res, perf)
+    assert res.perf_reference_test == "eval_load" and res.perf_output_throughput == 400.0
+    # without it, the same-concurrency test of perf's own workload, said to be another workload
+    other = compare_with_perf(380.0, 26, {**perf, "eval_load": None})
+    assert other is not None and other.perf_test == "concurrent" and "perf's workload" in other.note

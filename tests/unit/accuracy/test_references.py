@@ -80,6 +80,19 @@ def test_eval_throughput_against_perf_at_the_same_concurrency() -> None:
     acc = {"output_throughput": 190.0, "config": {"concurrency": 10}}
     text = eval_vs_perf(acc, perf)
     assert text is not None and "= 95% of the perf stage's 200.0 tok/s (same concurrency" in text
+    assert "perf's own workload" in text and "target ≥ 90%: met" in text
+    own = {
+        **perf,
+        "eval_load": {
+            "name": "eval_load",
+            "concurrency": 10,
+            "streaming": {"output_throughput": 250.0},
+        },
+    }
+    text = eval_vs_perf(acc, own)
+    assert text is not None and "76% of the perf stage's 250.0" in text and "GSM8K's own" in text
+    assert "missed" in text
+    assert "GSM8K 自己的请求" in (eval_vs_perf(acc, own, "zh") or "")
     acc8 = {"output_throughput": 150.0, "config": {"concurrency": 8}}
     assert (eval_vs_perf(acc8, perf) or "").startswith("not comparable")
     assert eval_vs_perf(acc, None) is None

@@ -157,3 +157,41 @@ def test_eval_api_follows_the_models_chat_template(
     opts = RunOptions(model="m", accuracy={"api": given, "concurrency": 4}, engine_args=args)
     cfg = _accuracy_config(opts, "m", None, None, compat, args)  # type: ignore[arg-type]
     assert cfg.api == api and why in cfg.api_reason, cfg.api_reason
+
+
+def _dataset(tmp_path: Path, n: int) -> Path:
+    f = tmp_path / "d.jsonl"
+    f.write_text("".join(f'{{"question": "q{i}", "answer": "#### {i}"}}\n' for i in range(n)))
+    return f
+
+
+def test_perf_times_the_evals_own_requests_when_the_eval_is_long(tmp_path: Path) -> None:
+    from modelverify.accuracy.stage import AccuracyConfig
+    from modelverify.run import _perf_config
+    from modelverify.rundir import RunDir
+
+    run_dir = RunDir.create(tmp_path / "runs", "x")
+    acc = AccuracyConfig(dataset=str(_dataset(tmp_path, 300)), concurrency=4, seed=7)
+    opts = RunOptions(model="m", perf={"eval_load": None})
+    cfg, make = _perf_config(opts, "served", lambda: acc, run_dir, None)
+    # 300 items ≥ 10 × (2 × 4): on by default, 8 requests at the eval's concurrency
+    assert make is not None and (cfg.eval_load_requests, cfg.eval_load_concurrency) == (8, 4)
+    req = make(0)
+    # the dataset's last items, with the eval's own body (sampling, stop, seed per item)
+    assert req.path == "/v1/chat/completions" and req.body["messages"][-1]["content"].count("q292")
+    assert req.body["top_p"] == acc.top_p and req.body["seed"] == 7 + 292
+    assert make(8).body == req.body
+    # a short eval: off by default, on when asked for; 0 turns it off
+    short = AccuracyConfig(dataset=str(_dataset(tmp_path, 300)), concurrency=4, limit=50)
+    assert _perf_config(opts, "s", lambda: short, run_dir, None)[1] is None
+    asked = RunOptions(model="m", perf={"eval_load": 5})
+    cfg, make = _perf_config(asked, "s", lambda: short, run_dir, None)
+    assert make is not None and cfg.eval_load_requests == 5
+    assert (
+        _perf_config(RunOptions(model="m", perf={"eval_load": 0}), "s", lambda: acc, run_dir, None)[
+            1
+        ]
+        is None
+    )
+    # no eval in the run: nothing to time
+    assert _perf_config(opts, "s", None, run_dir, None)[1] is None
