@@ -70,6 +70,16 @@ def _proc_cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def tree_cpu_s(pid: int) -> float:
+    """CPU seconds of a live process and its direct children (the fake server's workers)."""
+    total = _proc_cpu_s(pid)
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            with contextlib.suppress(FileNotFoundError):
+                total += _proc_cpu_s(int(child))
+    return total
+
+
 def vllm_bench(
     base_url: str,
     model: str,

@@ -1,7 +1,7 @@
 """bench/client_ceiling: how fast can each client consume a stream? (issue 8 target: ≥ 1.5× the
 chunk rate of `vllm bench serve` with one client process, < 1 ms added TTFT at concurrency 1.)
 
-A synthetic OpenAI streaming server (uvicorn, several worker processes, no model) emits
+A synthetic OpenAI streaming server (plain asyncio, several worker processes, no model) emits
 OUTPUT_LEN chunks per request; modelverify's perf client and `vllm bench serve` drive it with the
 same request count and concurrency, one after the other, REPEATS times each.
 
@@ -21,7 +21,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from _common import PY, ROOT, free_port, vllm_alias, vllm_bench, wait_ready
+from _common import PY, ROOT, free_port, tree_cpu_s, vllm_alias, vllm_bench, wait_ready
 
 
 def ours(url: str, n: int, conc: int, chunks: int) -> dict:
@@ -69,7 +69,9 @@ def main() -> None:
         wait_ready(url, 60)
         with vllm_alias(), tempfile.TemporaryDirectory() as tmp:
             for rep in range(a.repeats):
+                s0 = tree_cpu_s(server.pid)
                 m = ours(url, a.requests, a.concurrency, a.chunks)
+                s1 = tree_cpu_s(server.pid)
                 v = vllm_bench(
                     url,
                     "fake",
@@ -81,6 +83,7 @@ def main() -> None:
                     out_dir=Path(tmp),
                     tag=f"c{rep}",
                 )
+                s2 = tree_cpu_s(server.pid)
                 v_chunks = a.requests * a.chunks
                 rows.append(
                     {
@@ -89,6 +92,10 @@ def main() -> None:
                         "vllm_chunks_per_s": v_chunks / v["duration"],
                         "vllm_process_cpu_per_1k": 1000 * v["_cpu_s"] / v_chunks,
                         "vllm_run_cpu_per_1k": 1000 * v["_run_cpu_s"] / v_chunks,
+                        # the server's CPU per 1,000 chunks while each client ran (vLLM's
+                        # includes its start, when the server is idle, so it is a bound)
+                        "server_cpu_per_1k_ours": 1000 * (s1 - s0) / max(m["chunks"], 1),
+                        "server_cpu_per_1k_vllm": 1000 * (s2 - s1) / v_chunks,
                     }
                 )
             # TTFT at concurrency 1

@@ -1,5 +1,15 @@
 """A fast synthetic OpenAI streaming server for bench/client_ceiling: no model, N chunks per
-request as fast as the event loop can write them. Run with the engine's Python (it has uvicorn):
+request (N = the request's ``max_tokens``), each sent as its own HTTP chunk.
+
+Why not FastAPI/uvicorn (the first version): on this 2-core host the server shares the cores
+with the client it serves, and uvicorn's ~10 µs of CPU per chunk (json.dumps, the ASGI
+generator, its chunk framing) capped what any client could be measured at. This one is plain
+asyncio on the standard library: every chunk is framed once per request from pre-encoded
+bytes, then written with one ``transport.write`` (one ``send``) per chunk, yielding to the
+event loop between chunks so concurrent streams interleave the way a real server's do. The
+chunks look like vLLM's (``id``, ``object``, ``created``, ``model``, ``choices`` with ``text``,
+``logprobs``, ``finish_reason``, ``stop_reason``) and carry a different token text in turn, so
+no client can skip work by seeing byte-identical chunks; a closing chunk carries ``usage``.
 
     python bench/fake_stream_server.py --port 18100 --workers 2
 """
@@ -7,75 +17,216 @@ request as fast as the event loop can write them. Run with the engine's Python (
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import json
+import os
+import signal
+import socket
+import sys
 import time
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, StreamingResponse
-
-app = FastAPI()
 MODEL = "fake"
+# token texts cycled through, so consecutive chunks differ as a model's do
+TOKENS = [" the", " of", " and", " a", " to", " in", " is", " it", " that", " on"]
 
 
-@app.get("/v1/models")
-async def models() -> JSONResponse:
-    return JSONResponse(
-        {"object": "list", "data": [{"id": MODEL, "object": "model", "max_model_len": 1 << 20}]}
+def _frame(payload: bytes) -> bytes:
+    """One SSE event as one HTTP/1.1 chunk."""
+    event = b"data: " + payload + b"\n\n"
+    return b"%x\r\n%s\r\n" % (len(event), event)
+
+
+def _content_frames(rid: str, created: int) -> tuple[list[bytes], list[bytes]]:
+    """The per-token frames (one per token text) and the same with finish_reason "length"."""
+
+    def chunk(text: str, finish: str | None) -> bytes:
+        return _frame(
+            json.dumps(
+                {
+                    "id": rid,
+                    "object": "text_completion",
+                    "created": created,
+                    "model": MODEL,
+                    "choices": [
+                        {
+                            "index": 0,
+                            "text": text,
+                            "logprobs": None,
+                            "finish_reason": finish,
+                            "stop_reason": None,
+                        }
+                    ],
+                },
+                separators=(",", ":"),
+            ).encode()
+        )
+
+    return [chunk(t, None) for t in TOKENS], [chunk(t, "length") for t in TOKENS]
+
+
+STREAM_HEAD = (
+    b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream; charset=utf-8\r\n"
+    b"transfer-encoding: chunked\r\n\r\n"
+)
+END = _frame(b"[DONE]") + b"0\r\n\r\n"
+
+
+def _json_response(obj: object, status: str = "200 OK") -> bytes:
+    body = json.dumps(obj).encode()
+    return b"HTTP/1.1 %s\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n%s" % (
+        status.encode(),
+        len(body),
+        body,
     )
 
 
-@app.get("/health")
-async def health() -> JSONResponse:
-    return JSONResponse({})
+MODELS = _json_response(
+    {"object": "list", "data": [{"id": MODEL, "object": "model", "max_model_len": 1 << 20}]}
+)
+HEALTH = b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n"
+NOT_FOUND = _json_response({"error": "not found"}, "404 Not Found")
 
 
-@app.post("/v1/completions")
-async def completions(request: Request) -> StreamingResponse:
-    body = await request.json()
-    n = int(body.get("max_tokens") or 16)
-    prompt_tokens = max(1, len(str(body.get("prompt", "")).split()))
-    created = int(time.time())
+class Conn(asyncio.Protocol):
+    """One keep-alive connection: requests are answered in order, one stream at a time."""
 
-    async def gen():  # type: ignore[no-untyped-def]
-        for i in range(n):
-            chunk = {
-                "id": "x",
-                "object": "text_completion",
-                "created": created,
-                "model": MODEL,
-                "choices": [
-                    {
-                        "index": 0,
-                        "text": " tok",
-                        "logprobs": None,
-                        "finish_reason": "length" if i == n - 1 else None,
-                    }
-                ],
-            }
-            yield f"data: {json.dumps(chunk)}\n\n"
+    def __init__(self, frames: tuple[list[bytes], list[bytes]]):
+        self.frames, self.last = frames
+        self.buf = b""
+        self.queue: asyncio.Queue[tuple[bytes, bytes]] = asyncio.Queue()
+        self.task: asyncio.Task[None] | None = None
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self.task = asyncio.get_running_loop().create_task(self.serve())
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.task is not None:
+            self.task.cancel()
+
+    def data_received(self, data: bytes) -> None:
+        self.buf += data
+        while True:
+            end = self.buf.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            head = self.buf[:end]
+            length = 0
+            for line in head.split(b"\r\n")[1:]:
+                name, _, value = line.partition(b":")
+                if name.strip().lower() == b"content-length":
+                    length = int(value)
+            if len(self.buf) < end + 4 + length:
+                return
+            body = self.buf[end + 4 : end + 4 + length]
+            self.buf = self.buf[end + 4 + length :]
+            self.queue.put_nowait((head.split(b"\r\n", 1)[0], body))
+
+    async def serve(self) -> None:
+        t = self.transport
+        assert t is not None
+        while True:
+            line, body = await self.queue.get()
+            method, path = line.split(b" ")[:2]
+            if method == b"GET" and path == b"/v1/models":
+                t.write(MODELS)
+            elif method == b"GET" and path == b"/health":
+                t.write(HEALTH)
+            elif method == b"POST" and path == b"/v1/completions":
+                await self.completion(t, json.loads(body or b"{}"))
+            else:
+                t.write(NOT_FOUND)
+
+    async def completion(self, t: asyncio.Transport, req: dict) -> None:
+        n = max(1, int(req.get("max_tokens") or 16))
+        prompt_tokens = max(1, len(str(req.get("prompt", "")).split()))
         usage = {
             "prompt_tokens": prompt_tokens,
             "completion_tokens": n,
             "total_tokens": prompt_tokens + n,
         }
-        yield f"data: {json.dumps({'id': 'x', 'object': 'text_completion', 'created': created, 'model': MODEL, 'choices': [], 'usage': usage})}\n\n"
-        yield "data: [DONE]\n\n"
+        if not req.get("stream"):
+            t.write(
+                _json_response(
+                    {
+                        "id": "cmpl-fake",
+                        "object": "text_completion",
+                        "created": int(time.time()),
+                        "model": MODEL,
+                        "choices": [
+                            {
+                                "index": 0,
+                                "text": "".join(TOKENS[i % len(TOKENS)] for i in range(n)),
+                                "finish_reason": "length",
+                            }
+                        ],
+                        "usage": usage,
+                    }
+                )
+            )
+            return
+        t.write(STREAM_HEAD)
+        frames, k = self.frames, len(self.frames)
+        for i in range(n - 1):
+            t.write(frames[i % k])
+            await asyncio.sleep(0)  # one chunk per loop turn: streams interleave
+        t.write(self.last[(n - 1) % k])
+        closing = {
+            "id": "cmpl-fake",
+            "object": "text_completion",
+            "created": int(time.time()),
+            "model": MODEL,
+            "choices": [],
+            "usage": usage,
+        }
+        t.write(_frame(json.dumps(closing).encode()) + END)
 
-    return StreamingResponse(gen(), media_type="text/event-stream")
+
+def worker(sock: socket.socket) -> None:
+    async def main() -> None:
+        frames = _content_frames(f"cmpl-{os.getpid()}", int(time.time()))
+        server = await asyncio.get_running_loop().create_server(lambda: Conn(frames), sock=sock)
+        async with server:
+            await server.serve_forever()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main())
 
 
-if __name__ == "__main__":
-    import uvicorn
-
+def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, default=18100)
     ap.add_argument("--workers", type=int, default=2)
     a = ap.parse_args()
-    uvicorn.run(
-        "fake_stream_server:app",
-        host="127.0.0.1",
-        port=a.port,
-        workers=a.workers,
-        log_level="warning",
-        app_dir=str(__import__("pathlib").Path(__file__).parent),
-    )
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", a.port))
+    sock.listen(1024)
+    sock.setblocking(False)
+    children = []
+    for _ in range(a.workers):
+        pid = os.fork()
+        if pid == 0:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            worker(sock)
+            os._exit(0)
+        children.append(pid)
+
+    def stop(*_: object) -> None:
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, lambda *_: (stop(), sys.exit(0)))
+    try:
+        for pid in children:
+            os.waitpid(pid, 0)
+    except KeyboardInterrupt:
+        stop()
+
+
+if __name__ == "__main__":
+    main()
