@@ -152,7 +152,8 @@ def test_api_command_against_a_running_server(served, tmp_path: Path) -> None:
         text=True,
         timeout=600,
     )
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    # a failed check fails the stage, and a stage run alone exits 2 on a failure
+    assert proc.returncode == 2, proc.stderr[-2000:]
     res = json.loads(proc.stdout)
     by_id = {c["id"]: c for c in res["checks"]}
     assert len(by_id) >= 21

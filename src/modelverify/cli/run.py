@@ -355,4 +355,6 @@ def serve(
     failed_start = startup_failure(outcome)
     if failed_start is not None:
         click.echo(f"error: the engine did not start: {failed_start}", err=True)
-    sys.exit({"pass": 0, "warn": 1}.get(status, 1 if failed_start else 2))
+    from modelverify.report.verdict import STAGE_EXIT_CODES
+
+    sys.exit(1 if failed_start else STAGE_EXIT_CODES.get(status, 2))

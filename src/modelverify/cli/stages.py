@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import TextIO
 
@@ -23,10 +24,17 @@ from modelverify.errors import ConfigError, ModelVerifyError
 from modelverify.rundir import RunDir
 
 
-def _emit(result_json: str, out: Path | None, name: str) -> None:
+def _emit(result_json: str, out: Path | None, name: str, status: str = "pass") -> None:
+    """Print (and with ``out`` save) a stage's result, then exit by its status: 0 pass, 1 warn,
+    2 fail, as ``run`` exits by its verdict, so scripts can gate on a stage run alone."""
+    from modelverify.report.verdict import STAGE_EXIT_CODES
+
     if out is not None:
         RunDir.create(None, name, out).write_text(f"{name}.json", result_json + "\n")
     click.echo(result_json)
+    code = STAGE_EXIT_CODES.get(status, 2)
+    if code:
+        sys.exit(code)
 
 
 @click.command()
@@ -35,10 +43,14 @@ def _emit(result_json: str, out: Path | None, name: str) -> None:
     "--out", type=click.Path(file_okay=False, path_type=Path), help="Also write env.json here."
 )
 def env(engine_python: str | None, out: Path | None) -> None:
-    """Probe the accelerator, CPU and package versions."""
+    """Probe the accelerator, CPU and package versions.
+
+    Exit code: 0 pass, 1 warning, 2 fail.
+    """
     from modelverify.env.stage import run_env
 
-    _emit(run_env(engine_python).model_dump_json(indent=2), out, "env")
+    res = run_env(engine_python)
+    _emit(res.model_dump_json(indent=2), out, "env", res.status.value)
 
 
 @click.command()
@@ -76,9 +88,12 @@ def compat(
     are the engine flags you will serve with (they change the memory arithmetic).
 
     Example: modelverify compat /models/Qwen3-8B -- --max-model-len 32768 -tp 2
+
+    Exit code: 0 pass, 1 warning (supported with caveats, unknown, a tight fit), 2 fail.
     """
     from modelverify.compat.hub import resolve_model
     from modelverify.compat.stage import run_compat
+    from modelverify.report.verdict import STAGE_EXIT_CODES
     from modelverify.serve.engine import find_engine
 
     python, dists = None, {}
@@ -116,6 +131,9 @@ def compat(
         from modelverify.report.compat_text import render_compat
 
         click.echo(render_compat(res.model_dump(mode="json"), "en"))
+    code = STAGE_EXIT_CODES.get(res.status.value, 2)
+    if code:
+        sys.exit(code)
 
 
 def _server_options(fn: F) -> F:
@@ -148,7 +166,10 @@ def api(
     api_key_file: Path | None,
     max_model_len: int | None,
 ) -> None:
-    """Run the OpenAI-API conformance checks against a server."""
+    """Run the OpenAI-API conformance checks against a server.
+
+    Exit code: 0 pass, 1 warning, 2 fail.
+    """
     from modelverify.api.stage import run_api
 
     key = resolve_api_key(api_key, api_key_file)
@@ -158,7 +179,7 @@ def api(
         api_key=key,
         expected_max_model_len=max_model_len,
     )
-    _emit(res.model_dump_json(indent=2), out, "api")
+    _emit(res.model_dump_json(indent=2), out, "api", res.status.value)
 
 
 @click.command()
@@ -239,7 +260,11 @@ def perf(
     chunk_timeout: float,
 ) -> None:
     """Latency and throughput, streamed (TTFT/TPOT/ITL/E2EL): the seed's two tests, plus a
-    concurrency sweep, request-rate mode, synthetic or file workloads, SLO goodput."""
+    concurrency sweep, request-rate mode, synthetic or file workloads, SLO goodput.
+
+    Exit code: 0 pass, 1 warning (some requests failed), 2 fail (an SLO, a regression, or
+    a test with no request answered).
+    """
     from modelverify.perf.stage import PerfConfig, run_perf
 
     key = resolve_api_key(api_key, api_key_file)
@@ -279,7 +304,7 @@ def perf(
             config=cfg,
             progress=progress,
         )
-    _emit(res.model_dump_json(indent=2), run_dir.path, "perf")
+    _emit(res.model_dump_json(indent=2), run_dir.path, "perf", res.status.value)
 
 
 @click.group(invoke_without_command=True)
@@ -336,7 +361,10 @@ def accuracy(
     reference_accuracy: float | None,
     tolerance: float,
 ) -> None:
-    """GSM8K 4-shot CoT against a server (resumable); `accuracy grade FILE` grades offline."""
+    """GSM8K 4-shot CoT against a server (resumable); `accuracy grade FILE` grades offline.
+
+    Exit code: 0 pass, 1 warning, 2 fail.
+    """
     if ctx.invoked_subcommand is not None:
         return
     if not base_url:
@@ -372,14 +400,18 @@ def accuracy(
         ref = find_reference(served)
         if ref is not None:
             use_published_reference(cfg, ref)
-    res = run_accuracy(
-        base_url,
-        served,
-        run_dir.file("accuracy.jsonl"),
-        api_key=key,
-        config=cfg,
-    )
-    _emit(res.model_dump_json(indent=2), run_dir.path, "accuracy")
+    from modelverify.progress import accuracy_progress
+
+    with accuracy_progress(lambda m: click.echo(m, err=True)) as progress:
+        res = run_accuracy(
+            base_url,
+            served,
+            run_dir.file("accuracy.jsonl"),
+            api_key=key,
+            config=cfg,
+            progress=progress,
+        )
+    _emit(res.model_dump_json(indent=2), run_dir.path, "accuracy", res.status.value)
 
 
 @accuracy.command()

@@ -13,6 +13,9 @@ from typing import Any
 
 FULL, PARTIAL, NONE = "full", "partial", "none"
 EXIT_CODES = {FULL: 0, PARTIAL: 1, NONE: 2}
+# a stage run alone exits by its own status, on the same scale: 0 passed (or had nothing to
+# do), 1 passed with a warning, 2 failed
+STAGE_EXIT_CODES = {"pass": 0, "skip": 0, "warn": 1, "fail": 2}
 
 # Summary rows: (key, stages that decide it).
 ROWS = (
@@ -64,4 +67,13 @@ def overall_verdict(stages: dict[str, Any]) -> tuple[str, list[str]]:
     return FULL, []
 
 
-__all__ = ["EXIT_CODES", "FULL", "NONE", "PARTIAL", "ROWS", "overall_verdict", "row_status"]
+__all__ = [
+    "EXIT_CODES",
+    "FULL",
+    "NONE",
+    "PARTIAL",
+    "ROWS",
+    "STAGE_EXIT_CODES",
+    "overall_verdict",
+    "row_status",
+]

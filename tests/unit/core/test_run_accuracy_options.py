@@ -3,6 +3,7 @@ concurrency sized to the served engine."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -195,3 +196,25 @@ def test_perf_times_the_evals_own_requests_when_the_eval_is_long(tmp_path: Path)
     )
     # no eval in the run: nothing to time
     assert _perf_config(opts, "s", None, run_dir, None)[1] is None
+
+
+@pytest.mark.parametrize(("status", "code"), [("pass", 0), ("warn", 1), ("fail", 2)])
+def test_a_stage_run_alone_exits_by_its_status(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, status: str, code: int
+) -> None:
+    from click.testing import CliRunner
+
+    import modelverify.accuracy.stage as acc_stage
+    from modelverify.accuracy.stage import AccuracyConfig, AccuracyResult
+    from modelverify.cli.stages import accuracy
+    from modelverify.results import Status
+
+    def fake_run(*_: object, config: AccuracyConfig, **__: object) -> AccuracyResult:
+        return AccuracyResult(config=config, status=Status(status), reason="r")
+
+    monkeypatch.setattr(acc_stage, "run_accuracy", fake_run)
+    args = ["--base-url", "http://127.0.0.1:9", "--model", "m", "--out", str(tmp_path / "o")]
+    r = CliRunner().invoke(accuracy, args)
+    assert r.exit_code == code, r.output
+    # the result is written before the exit, whatever the status
+    assert json.loads((tmp_path / "o" / "accuracy.json").read_text())["status"] == status
