@@ -81,10 +81,19 @@ class Versions(Model):
         return None
 
 
+# one answer per interpreter and process: installed packages do not change during a run, and
+# run.json and the env stage both ask (each probe starts the engine's Python: ~0.12 s)
+_PROBED: dict[str, tuple[dict[str, str], str | None]] = {}
+
+
 def engine_package_versions(
     python: str, timeout: float = 30.0
 ) -> tuple[dict[str, str], str | None]:
-    """Installed versions of :data:`PACKAGES` in ``python``'s environment, and an error if any."""
+    """Installed versions of :data:`PACKAGES` in ``python``'s environment, and an error if any
+    (a failed probe is not remembered: the next caller tries again)."""
+    if python in _PROBED:
+        found, error = _PROBED[python]
+        return dict(found), error
     try:
         out = subprocess.run(
             [python, "-c", _PROBE % (PACKAGES,)],
@@ -97,7 +106,8 @@ def engine_package_versions(
         return {}, f"{python}: {exc}"
     if out.returncode != 0:
         return {}, f"{python}: {(out.stderr.strip().splitlines() or ['failed'])[-1]}"
-    return dict(json.loads(out.stdout.strip().splitlines()[-1])), None
+    _PROBED[python] = (dict(json.loads(out.stdout.strip().splitlines()[-1])), None)
+    return dict(_PROBED[python][0]), None
 
 
 def parse_cann_info(text: str) -> str | None:

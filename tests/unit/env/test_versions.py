@@ -163,3 +163,16 @@ def test_probe_versions_reads_the_engine_interpreters_distributions(
 def test_probe_versions_without_an_engine_python() -> None:
     got = v.probe_versions(None)
     assert got.python is None and all(p.version is None for p in got.packages)
+
+
+def test_the_engines_python_is_probed_once_per_process(tmp_path: Path) -> None:
+    # a stand-in interpreter that counts its starts and answers like the real probe
+    count = tmp_path / "starts"
+    fake = tmp_path / "python"
+    fake.write_text(f'#!/bin/sh\necho x >> {count}\necho \'{{"vllm": "0.1"}}\'\n', encoding="utf-8")
+    fake.chmod(0o755)
+    first = v.engine_package_versions(str(fake))
+    first[0]["vllm"] = "changed by a caller"
+    second = v.engine_package_versions(str(fake))
+    assert first[1] is None and second == ({"vllm": "0.1"}, None)
+    assert count.read_text().count("x") == 1
