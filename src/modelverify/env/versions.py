@@ -83,7 +83,7 @@ class Versions(Model):
 
 # one answer per interpreter and process: installed packages do not change during a run, and
 # run.json and the env stage both ask (each probe starts the engine's Python: ~0.12 s)
-_PROBED: dict[str, tuple[dict[str, str], str | None]] = {}
+_PROBED: dict[tuple[str, str | None], tuple[dict[str, str], str | None]] = {}
 
 
 def engine_package_versions(
@@ -91,8 +91,9 @@ def engine_package_versions(
 ) -> tuple[dict[str, str], str | None]:
     """Installed versions of :data:`PACKAGES` in ``python``'s environment, and an error if any
     (a failed probe is not remembered: the next caller tries again)."""
-    if python in _PROBED:
-        found, error = _PROBED[python]
+    key = (python, os.environ.get("PYTHONPATH"))  # what decides the answer
+    if key in _PROBED:
+        found, error = _PROBED[key]
         return dict(found), error
     try:
         out = subprocess.run(
@@ -106,8 +107,8 @@ def engine_package_versions(
         return {}, f"{python}: {exc}"
     if out.returncode != 0:
         return {}, f"{python}: {(out.stderr.strip().splitlines() or ['failed'])[-1]}"
-    _PROBED[python] = (dict(json.loads(out.stdout.strip().splitlines()[-1])), None)
-    return dict(_PROBED[python][0]), None
+    _PROBED[key] = (dict(json.loads(out.stdout.strip().splitlines()[-1])), None)
+    return dict(_PROBED[key][0]), None
 
 
 def parse_cann_info(text: str) -> str | None:
