@@ -4,8 +4,9 @@ Our rule, in order: drop stray special tokens; keep only what follows the last `
 unclosed ``<think>`` means the visible answer never came); cut a run-on continuation where the
 model invents the next few-shot turn (``Question:`` at the start of a line); then take the *last*
 explicit final-answer marker that carries a number (``\\boxed{}``, "The answer is", ``####``,
-"Final answer:", "Answer:"/"A:" on the last line) and only without one the last number in the
-text. Values are normalised ($, thousands separators, units, trailing period, ``.00``, LaTeX
+"Final answer:", "Answer:"/"A:" on the last line; for a marker followed by an equation such as
+``#### 26 × 5 × 1000 = 130,000``, the result after its last ``=``) and only without one the last
+number in the text. Values are normalised ($, thousands separators, units, trailing period, ``.00``, LaTeX
 fractions) and compared numerically.
 
 ``aisbench_extract`` / ``aisbench_correct`` reproduce AISBench's (OpenCompass's) GSM8K rule so
