@@ -94,6 +94,21 @@ def test_real_alarm_is_a_failure_and_na_bus_is_no_address() -> None:
     assert judge_npu(info, "0")[0].status == Status.FAIL
 
 
+def test_real_warning_is_a_warning_not_a_failure() -> None:
+    """A real 910A table (a ModelArts notebook that sees only NPU 1) with Health Warning."""
+    info = _table("17_910a_npu1_warning_23.0.rc3.txt")
+    (only,) = judge_npu(info, None)
+    assert only.subject == "NPU 1 chip 0 (910A)"
+    assert only.status == Status.WARN and "Health Warning" in only.reason
+    # the physical id names the listed device and keeps its warning
+    (by_id,) = judge_npu(info, "1", engine_pids=set())
+    assert by_id.status == Status.WARN and "Health Warning" in by_id.reason
+    # device 0 of the notebook is NPU 1: the selection is explained, the health still warns
+    sel, chip = judge_npu(info, "0", engine_pids=set())
+    assert sel.subject == "selection" and sel.status == Status.WARN
+    assert chip.status == Status.WARN and "Health Warning" in chip.reason
+
+
 def test_a3_process_rows_land_on_the_right_chip() -> None:
     """A3: NPU 0 has no processes, pid 990711 runs on NPU 1 chip 1 = device 3 (Phy-ID 3)."""
     info = _table("13_a3_2npu_no_proc_in_npu0_25.2.0.txt")
