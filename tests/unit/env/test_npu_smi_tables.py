@@ -160,6 +160,19 @@ def test_mapping_parser_reads_a3_phy_column_and_mcu_rows() -> None:
     ]
 
 
+def test_mapping_parser_on_a_real_910b4_capture() -> None:
+    """``npu-smi info -m`` of an Atlas 800I A2 (8 x 910B4, info_m/01): every NPU has its chip 0
+    as a device (logic id = NPU id here) and an Mcu row with ``-``; the padded header and Mcu
+    rows keep their trailing spaces, the name rows have none."""
+    text = (DATA / "info_m" / "01_910b4_8npu_mcu_rows_25.0.rc1.1.txt").read_text(encoding="utf-8")
+    rows = parse_npu_smi_mapping(text)
+    assert len(rows) == 16 and all(r.phy_id is None for r in rows)
+    chips = [(r.npu_id, r.chip_id, r.logic_id, r.name) for r in rows if r.name != "Mcu"]
+    assert chips == [(n, 0, n, "Ascend 910B4") for n in range(8)]
+    mcus = [(r.npu_id, r.chip_id, r.logic_id) for r in rows if r.name == "Mcu"]
+    assert mcus == [(n, 1, None) for n in range(8)]
+
+
 def test_container_view_reads_the_selection_as_logical_ids() -> None:
     """A container that mounts only NPU 3 (fixture 15): npu-smi prints the physical id 3, while
     ASCEND_RT_VISIBLE_DEVICES counts the devices the process can see from 0, so 0 is NPU 3."""
