@@ -115,7 +115,9 @@ def test_a3_process_rows_land_on_the_right_chip() -> None:
     busy = judge_npu(info, "3", engine_pids=set())
     assert [f.subject for f in busy] == ["NPU 1 chip 1 (Ascend910) = device 3"]
     assert busy[0].status == Status.WARN and "pid 990711 python 7746 MB" in busy[0].reason
-    assert judge_npu(info, "3", engine_pids={990711})[0].status == Status.PASS
+    assert busy[0].held_by == [990711]  # the same pid as a field, for the report
+    (ours,) = judge_npu(info, "3", engine_pids={990711})
+    assert ours.status == Status.PASS and ours.held_by == []
     assert judge_npu(info, "0", engine_pids=set())[0].status == Status.PASS  # NPU 0: none
 
 
