@@ -4,8 +4,9 @@ Our rule, in order: drop stray special tokens; keep only what follows the last `
 unclosed ``<think>`` means the visible answer never came); cut a run-on continuation where the
 model invents the next few-shot turn (``Question:`` at the start of a line); then take the *last*
 explicit final-answer marker that carries a number (``\\boxed{}``, "The answer is", ``####``,
-"Final answer:", "Answer:"/"A:" on the last line) and only without one the last number in the
-text. Values are normalised ($, thousands separators, units, trailing period, ``.00``, LaTeX
+"Final answer:", "Answer:"/"A:" on the last line; for a marker followed by an equation such as
+``#### 26 × 5 × 1000 = 130,000``, the result after its last ``=``) and only without one the last
+number in the text. Values are normalised ($, thousands separators, units, trailing period, ``.00``, LaTeX
 fractions) and compared numerically.
 
 ``aisbench_extract`` / ``aisbench_correct`` reproduce AISBench's (OpenCompass's) GSM8K rule so
@@ -43,6 +44,8 @@ _MARKERS = (
 )
 _LAST_LINE = re.compile(r"(?i)^\s*(?:\*\*)?(?:answer|a|ans)(?:\*\*)?\s*:")
 _AIS_NUM = re.compile(r"\-?\d+\.\d+|\-?\d+")
+# A marker's clause ends at a sentence-ending period or a line break ("#### 290. (50 x 3/5 = 30").
+_CLAUSE_END = re.compile(r"\.(?=\s|$)|\n")
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,20 @@ def first_number(segment: str) -> str | None:
     return _canonical(value)
 
 
+def marker_value(segment: str) -> str | None:
+    """The number a final-answer marker gives: the first one, or an equation's result.
+
+    Real completions write ``#### 26 × 5 × 1000 = 130,000`` or ``#### $19.50 / 0.75 = 26.00``:
+    the answer is what follows the last ``=`` of that first clause, not the first operand.
+    """
+    clause = _CLAUSE_END.split(segment, 1)[0]
+    if "=" in clause:
+        result = first_number(clause.rsplit("=", 1)[1])
+        if result is not None:
+            return result
+    return first_number(segment)
+
+
 def last_number(text: str) -> str | None:
     nums = _NUM.findall(_clean(text))
     for tok in reversed(nums):
@@ -136,19 +153,29 @@ def boxed_contents(text: str) -> list[tuple[int, str]]:
         start = k + 1
 
 
-def visible_answer(completion: str) -> str | None:
-    """The part of a completion that holds its answer, or None when it never got there."""
-    text = _SPECIAL.sub("", completion[:MAX_CHARS])
+def drop_think(text: str) -> str | None:
+    """What follows the last ``</think>``; None for an unclosed ``<think>`` with nothing before."""
     if "</think>" in text:
-        text = text.rsplit("</think>", 1)[1]
-    elif "<think>" in text:
+        return text.rsplit("</think>", 1)[1]
+    if "<think>" in text:
         before = text.split("<think>", 1)[0]
         return before if before.strip() else None
+    return text
+
+
+def cut_runon(text: str) -> str:
+    """Cut the model's invented next few-shot turn (``Question:`` at the start of a line)."""
     m = _RUNON.search(text, 1)
     # Only a continuation after an answer is cut: the prompt's own "Question:" is not in the reply.
     if m and text[: m.start()].strip():
-        text = text[: m.start()]
+        return text[: m.start()]
     return text
+
+
+def visible_answer(completion: str) -> str | None:
+    """The part of a completion that holds its answer, or None when it never got there."""
+    text = drop_think(_SPECIAL.sub("", completion[:MAX_CHARS]))
+    return None if text is None else cut_runon(text)
 
 
 def extract_answer(completion: str) -> Extraction:
@@ -173,12 +200,12 @@ def extract_answer(completion: str) -> Extraction:
                 or head[:1] in "-."
                 or head.startswith(("\\frac", "\\dfrac", "\\boxed", "{"))
             ):
-                value = first_number(head)
+                value = marker_value(head)
                 if value is not None:
                     found.append((m.start(), rule, value))
     lines = [ln for ln in text.strip().splitlines() if ln.strip()]
     if lines and (lm := _LAST_LINE.match(lines[-1])):
-        value = first_number(lines[-1][lm.end() :])
+        value = marker_value(lines[-1][lm.end() :])
         if value is not None:
             found.append((len(text), "answer_colon", value))
     if found:
@@ -251,10 +278,13 @@ __all__ = [
     "aisbench_correct",
     "aisbench_extract",
     "boxed_contents",
+    "cut_runon",
+    "drop_think",
     "extract_answer",
     "failure_rate",
     "gold_answer",
     "grade_lines",
     "grade_record",
     "is_correct",
+    "marker_value",
 ]

@@ -27,6 +27,9 @@ class Finding(Model):
     subject: str
     status: Status
     reason: str
+    # pids of the processes (not the engine's) found holding the device's memory; the report
+    # lists them from here rather than reading them back out of the reason text
+    held_by: list[int] = []
 
 
 class EnvResult(StageResult):
@@ -190,6 +193,7 @@ def judge_npu(
                     subject=name,
                     status=Status.WARN,
                     reason=f"{name}: memory already held by other processes ({held})",
+                    held_by=[int(p["pid"]) for p in procs if p.get("pid") is not None],
                 )
             )
         elif (c.get("temp_c") or 0) >= 85:
@@ -278,6 +282,7 @@ def judge_gpu(
                     subject=name,
                     status=Status.WARN,
                     reason=f"{name}: memory already held by other processes ({held}); {mem}",
+                    held_by=[int(p["pid"]) for p in procs if p.get("pid") is not None],
                 )
             )
         elif (g.get("temp_c") or 0) >= 85:

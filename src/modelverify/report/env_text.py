@@ -79,10 +79,10 @@ def _finding(findings: list[D], prefix: str) -> D | None:
 
 
 def _strangers(procs: list[D], finding: D) -> list[D]:
-    """The chip's processes the stage counted as someone else's: it names each by ``pid N``
-    (the engine's own pids are left out of its reason, so they are left out here too)."""
-    named = {int(p) for p in re.findall(r"\bpid (\d+)\b", str(finding.get("reason", "")))}
-    return [p for p in procs if p.get("pid") in named]
+    """The device's processes the stage counted as someone else's (its finding's ``held_by``;
+    the engine's own pids are never in it, so they are left out here too)."""
+    held_by = set(finding.get("held_by") or [])
+    return [p for p in procs if p.get("pid") in held_by]
 
 
 def _procs(procs: list[D], mem_key: str, unit: str) -> str:

@@ -81,6 +81,20 @@ def test_memory_held_by_another_process_names_its_pid_on_the_right_chip() -> Non
     ]
 
 
+def test_held_memory_is_read_from_the_findings_field_not_its_wording() -> None:
+    """The report lists the pids the stage put in ``held_by``; rewording the reason changes
+    nothing, and a reason that names a pid without ``held_by`` makes no one a stranger."""
+    env = _npu_env("13_a3_2npu_no_proc_in_npu0_25.2.0.txt", "3", pids=set())
+    want = device_lines(env, "en")
+    assert env["findings"][0]["held_by"] == [990711]
+    env["findings"][0]["reason"] = "reworded"
+    assert device_lines(env, "en") == want
+    ours = _npu_env("13_a3_2npu_no_proc_in_npu0_25.2.0.txt", "3", pids={990711})
+    ours["findings"][0]["reason"] += " (pid 990711)"
+    assert device_lines(ours, "en")[0][0] == "pass"
+    assert "already held" not in device_lines(ours, "en")[0][1]
+
+
 def test_several_strangers_on_one_chip_each_with_their_memory() -> None:
     """Two 300I Duo cards: device 3 (NPU 2 chip 1) holds a MindIE pid that is not ours."""
     env = _npu_env("14_310p3_duo_2cards_mindie_24.1.0.1.txt", None, pids=set())
@@ -109,7 +123,8 @@ def test_health_alarm_is_a_failed_device_with_npu_smis_meaning() -> None:
 
 
 def test_warning_and_critical_words_on_a_real_table_with_that_cell_changed() -> None:
-    # No real table with Health Warning or Critical was found (tests/data/npu_smi/SOURCES.md).
+    # No real table with Health Critical was found (tests/data/npu_smi/SOURCES.md); the one real
+    # Warning (fixture 17) is judged in tests/unit/env, here both words share one table.
     env = _npu_env("15_910b3_npu3_misaligned_container_25.2.3.txt", None)
     for word, status, zh in (("Warning", "warn", "一般告警"), ("Critical", "fail", "紧急告警")):
         env["npu"]["info"]["chips"][0]["health"] = word

@@ -94,13 +94,30 @@ def test_real_alarm_is_a_failure_and_na_bus_is_no_address() -> None:
     assert judge_npu(info, "0")[0].status == Status.FAIL
 
 
+def test_real_warning_is_a_warning_not_a_failure() -> None:
+    """A real 910A table (a ModelArts notebook that sees only NPU 1) with Health Warning."""
+    info = _table("17_910a_npu1_warning_23.0.rc3.txt")
+    (only,) = judge_npu(info, None)
+    assert only.subject == "NPU 1 chip 0 (910A)"
+    assert only.status == Status.WARN and "Health Warning" in only.reason
+    # the physical id names the listed device and keeps its warning
+    (by_id,) = judge_npu(info, "1", engine_pids=set())
+    assert by_id.status == Status.WARN and "Health Warning" in by_id.reason
+    # device 0 of the notebook is NPU 1: the selection is explained, the health still warns
+    sel, chip = judge_npu(info, "0", engine_pids=set())
+    assert sel.subject == "selection" and sel.status == Status.WARN
+    assert chip.status == Status.WARN and "Health Warning" in chip.reason
+
+
 def test_a3_process_rows_land_on_the_right_chip() -> None:
     """A3: NPU 0 has no processes, pid 990711 runs on NPU 1 chip 1 = device 3 (Phy-ID 3)."""
     info = _table("13_a3_2npu_no_proc_in_npu0_25.2.0.txt")
     busy = judge_npu(info, "3", engine_pids=set())
     assert [f.subject for f in busy] == ["NPU 1 chip 1 (Ascend910) = device 3"]
     assert busy[0].status == Status.WARN and "pid 990711 python 7746 MB" in busy[0].reason
-    assert judge_npu(info, "3", engine_pids={990711})[0].status == Status.PASS
+    assert busy[0].held_by == [990711]  # the same pid as a field, for the report
+    (ours,) = judge_npu(info, "3", engine_pids={990711})
+    assert ours.status == Status.PASS and ours.held_by == []
     assert judge_npu(info, "0", engine_pids=set())[0].status == Status.PASS  # NPU 0: none
 
 
@@ -143,6 +160,19 @@ def test_mapping_parser_reads_a3_phy_column_and_mcu_rows() -> None:
         (0, 2, None, None, "Mcu"),
         (1, 0, 2, 2, "Ascend910"),
     ]
+
+
+def test_mapping_parser_on_a_real_910b4_capture() -> None:
+    """``npu-smi info -m`` of an Atlas 800I A2 (8 x 910B4, info_m/01): every NPU has its chip 0
+    as a device (logic id = NPU id here) and an Mcu row with ``-``; the padded header and Mcu
+    rows keep their trailing spaces, the name rows have none."""
+    text = (DATA / "info_m" / "01_910b4_8npu_mcu_rows_25.0.rc1.1.txt").read_text(encoding="utf-8")
+    rows = parse_npu_smi_mapping(text)
+    assert len(rows) == 16 and all(r.phy_id is None for r in rows)
+    chips = [(r.npu_id, r.chip_id, r.logic_id, r.name) for r in rows if r.name != "Mcu"]
+    assert chips == [(n, 0, n, "Ascend 910B4") for n in range(8)]
+    mcus = [(r.npu_id, r.chip_id, r.logic_id) for r in rows if r.name == "Mcu"]
+    assert mcus == [(n, 1, None) for n in range(8)]
 
 
 def test_container_view_reads_the_selection_as_logical_ids() -> None:
