@@ -103,11 +103,15 @@ def _measured(perf: dict[str, Any]) -> list[tuple[str, int, float]]:
         *(perf.get("sweep") or []),
     ):
         if isinstance(test, dict) and (test.get("streaming") or {}).get("output_throughput"):
+            name = str(test.get("name") or "")
+            # the eval's own requests are judged at the server's pace while every slot was
+            # busy: a short test's tail would lower the reference, and flatter the eval
+            busy = test.get("busy_output_throughput") if name == "eval_load" else None
             out.append(
                 (
-                    str(test.get("name") or ""),
+                    name,
                     int(test.get("concurrency") or 1),
-                    float(test["streaming"]["output_throughput"]),
+                    float(busy or test["streaming"]["output_throughput"]),
                 )
             )
     return out
@@ -142,7 +146,9 @@ def compare_with_perf(
         )
     ratio = throughput / ref
     met = ratio >= THROUGHPUT_TARGET
-    what = "its own requests" if name == "eval_load" else "perf's workload"
+    what = (
+        "its own requests, while every slot was busy" if name == "eval_load" else "perf's workload"
+    )
     return PerfComparison(
         c,
         ref,

@@ -138,6 +138,35 @@ def error_kind(error: str | None) -> str:
     return e.split(":")[0][:60]
 
 
+def busy_output_throughput(records: Sequence[RequestRecord]) -> float | None:
+    """Output tokens per second while a closed-loop test kept every slot busy: from its first
+    send to its last (after the last send, slots fall idle one by one and the tail would
+    count the test's length, not the server's pace). Each chunk's arrival is its request's
+    send time plus TTFT plus the ITLs so far; a chunk is worth its request's tokens per chunk.
+    None when the window is empty (one wave of requests) or nothing streamed.
+    """
+    ok = [r for r in records if r.ok and r.ttft_s is not None and r.output_chunks]
+    if not records or not ok:
+        return None
+    start = min(r.send_time for r in records)
+    end = max(r.send_time for r in records)
+    if end - start <= 0:
+        return None
+    tokens = 0.0
+    for r in ok:
+        per_chunk = (r.output_tokens or r.output_chunks) / r.output_chunks
+        t = r.send_time + (r.ttft_s or 0.0)
+        if start <= t <= end:
+            tokens += per_chunk
+        for gap in r.itl_s:
+            t += gap
+            if t > end:
+                break
+            if t >= start:
+                tokens += per_chunk
+    return tokens / (end - start)
+
+
 def streaming_summary(records: Sequence[RequestRecord], wall_time_s: float) -> StreamingSummary:
     ok = [r for r in records if r.ok]
     out_tok = sum(r.output_tokens or 0 for r in ok)

@@ -21,6 +21,7 @@ from modelverify.perf.metrics import (
     RequestRecord,
     StreamingSummary,
     Summary,
+    busy_output_throughput,
     streaming_summary,
     summarise_ms,
 )
@@ -80,6 +81,9 @@ class LoadTest(Model):
     latencies_ms: list[float | None] = []
     latency_ms: Summary
     streaming: StreamingSummary
+    # output tokens/s from the first send to the last, while every slot was busy (the tail of
+    # a closed-loop test is its length, not the server's pace); None for a single wave
+    busy_output_throughput: float | None = None
 
 
 class PerfResult(StageResult):
@@ -112,6 +116,7 @@ def _load_test(name: str, records: list[RequestRecord], wall: float, concurrency
         latencies_ms=[r.e2el_s * 1000 if r.ok and r.e2el_s is not None else None for r in records],
         latency_ms=summarise_ms([r.e2el_s for r in ok if r.e2el_s is not None]),
         streaming=streaming_summary(records, wall),
+        busy_output_throughput=busy_output_throughput(records) if concurrency > 1 else None,
     )
 
 

@@ -52,3 +52,29 @@ def test_summary_is_ordered(values: list[float]) -> None:
     assert s.min is not None and s.max is not None and s.median is not None and s.p90 is not None
     assert s.min <= s.median <= s.max
     assert s.min <= s.p90 <= s.max + 1e-9
+
+
+def test_busy_throughput_counts_chunks_from_the_first_send_to_the_last() -> None:
+    from modelverify.perf.metrics import RequestRecord, busy_output_throughput
+
+    def rec(i: int, send: float, ttft: float, itl: list[float], tokens: int) -> RequestRecord:
+        return RequestRecord(
+            test="t", index=i, ok=True, send_time=send, ttft_s=ttft, e2el_s=ttft + sum(itl),
+            itl_s=itl, output_tokens=tokens, output_chunks=len(itl) + 1,
+        )
+
+    # two slots: r0 arrives at 1, 2, 3 (two tokens a chunk); r1 at 0.5, 1.5; r2 is sent when
+    # r1 ends (1.5) and arrives at 2.5, 3.5; r3 is sent when r0 ends (3) and arrives at 4.
+    recs = [
+        rec(0, 100.0, 1.0, [1.0, 1.0], 6),
+        rec(1, 100.0, 0.5, [1.0], 2),
+        rec(2, 101.5, 1.0, [1.0], 2),
+        rec(3, 103.0, 1.0, [], 1),
+    ]
+    # window 100..103: r0 6 tokens + r1 2 + r2 1 (2.5; 3.5 is past the last send) = 9 in 3 s
+    assert busy_output_throughput(recs) == pytest.approx(3.0)
+    # one wave (every request sent at once) has no busy window to measure
+    assert busy_output_throughput(recs[:2]) is None
+    failed = RequestRecord(test="t", index=9, ok=False, send_time=104.0, error="HTTP 500")
+    # a failed request's send still ends the window; it adds no tokens
+    assert busy_output_throughput([*recs, failed]) == pytest.approx((9 + 1 + 1) / 4)
