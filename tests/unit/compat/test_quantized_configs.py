@@ -110,3 +110,17 @@ def test_gptq_llama2_7b_mha_cache_on_a_24gib_gpu() -> None:
     assert fit.predicted_kv_tokens == 34_400
     # a 4,096-token sequence is 2 GiB of cache: 8.4 of them fit
     assert fit.max_concurrency == 8.4
+
+
+def test_compressed_tensors_ignore_patterns_follow_vllm() -> None:
+    from modelverify.compat.modules import matches
+
+    # Kimi-K2.5's dense-MLP pattern: "mlp." must be followed by the projection, so the routed
+    # experts (mlp.experts.E.gate_proj) stay quantized and layer 0's dense MLP does not
+    dense = r"re:.*mlp\.(gate|up|gate_up|down)_proj.*"
+    assert matches("model.layers.0.mlp.gate_proj", dense)
+    assert not matches("model.layers.1.mlp.experts.7.gate_proj", dense)
+    assert matches("model.layers.1.mlp.shared_experts.down_proj", "re:.*shared_experts.*")
+    # plain entries: equal, or a dotted suffix (our names lack "language_model.")
+    assert matches("lm_head", "lm_head") and matches("language_model.lm_head", "lm_head")
+    assert not matches("model.layers.0.self_attn.q_a_proj", "q_a")
