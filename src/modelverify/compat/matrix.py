@@ -31,8 +31,8 @@ ASCEND_QUANTIZATION = (
 #   docs/source/user_guide/release_notes.md at 182b75ea84ff13ece27b57391331ef8935410aea: "restricted
 #   FP8 quantization detection to A5 devices"; its commit message: "FP8 quantization is only
 #   supported on Ascend A5 devices");
-# * the maintainers in https://github.com/vllm-project/vllm-ascend/issues/1526 (Qwen3-235B-A22B-FP8):
-#   "for FP8 you will need the A5, for A2/A3 it's a no go";
+# * yiz-liu (vLLM-Ascend developer) in https://github.com/vllm-project/vllm-ascend/issues/1526 (2026-05-26):
+#   "for FP8 you will need the A5, for A2/A3 it's a no go" (on Qwen3-235B-A22B-FP8);
 # * vllm_ascend/quantization/fp8_config.py at 182b75ea: AscendFp8Config.get_quant_method raises
 #   NotImplementedError (only DeepSeek V4's own fp8 format has kernels, on Ascend 950;
 #   https://github.com/vllm-project/vllm-ascend/issues/14466).

@@ -97,7 +97,7 @@ def test_report_shows_the_verdict_in_both_languages(npu_env) -> None:
 
 def test_fp8_checkpoint_on_a2_a3_is_unsupported(npu_env) -> None:
     # Qwen3-32B-FP8 (quant_method fp8) on a 910B2C: vLLM-Ascend detects and runs FP8 only on
-    # Ascend 950 (vllm-ascend PR #12826; maintainers in issue #1526), so the row's ✅ for
+    # Ascend 950 (vllm-ascend PR #12826; a developer's answer in issue #1526), so the row's ✅ for
     # Qwen3-Dense does not carry over to these weights
     res = run_compat(MODELS / "qwen3-32b-fp8", env=npu_env, engine_args=TEMPLATE)
     v = res.verdict
