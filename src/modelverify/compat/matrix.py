@@ -25,6 +25,19 @@ ASCEND_QUANTIZATION = (
     "modelopt_mxfp8",
     "mxfp8",
 )
+# FP8 checkpoints need FP8 hardware: Ascend 950 (A5). On A2/A3 (910B/910C) vLLM-Ascend has no FP8
+# path, so a fp8 checkpoint cannot load there:
+# * vLLM-Ascend PR #12826 "Restrict FP8 quantization detection to A5 devices only" (release notes,
+#   docs/source/user_guide/release_notes.md at 182b75ea84ff13ece27b57391331ef8935410aea: "restricted
+#   FP8 quantization detection to A5 devices"; its commit message: "FP8 quantization is only
+#   supported on Ascend A5 devices");
+# * yiz-liu (vLLM-Ascend developer) in https://github.com/vllm-project/vllm-ascend/issues/1526 (2026-05-26):
+#   "for FP8 you will need the A5, for A2/A3 it's a no go" (on Qwen3-235B-A22B-FP8);
+# * vllm_ascend/quantization/fp8_config.py at 182b75ea: AscendFp8Config.get_quant_method raises
+#   NotImplementedError (only DeepSeek V4's own fp8 format has kernels, on Ascend 950;
+#   https://github.com/vllm-project/vllm-ascend/issues/14466).
+# MXFP8 is an Ascend 950 format too (the tutorials' w8a8-mxfp8 weights need 950DT nodes).
+FP8_QUANTIZATION = ("fp8", "deepseek_v4_fp8", "modelopt_mxfp8", "mxfp8")
 SYMBOLS = {"✅": "supported", "🔵": "experimental", "🟡": "untested", "❌": "unsupported"}
 # Family prefixes (normalised row names) for each Hugging Face model_type.
 FAMILIES: dict[str, tuple[str, ...]] = {
@@ -263,6 +276,7 @@ def match_model(
 __all__ = [
     "ASCEND_QUANTIZATION",
     "FAMILIES",
+    "FP8_QUANTIZATION",
     "Matrix",
     "MatrixMatch",
     "MatrixRow",

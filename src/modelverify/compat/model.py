@@ -12,6 +12,13 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from modelverify.compat.modules import (
+    MODELSLIM_WIDTH,
+    compressed_tensors_float,
+    linear_widths,
+    modelslim_type,
+    modelslim_types,
+)
 from modelverify.errors import ConfigError
 from modelverify.results import Model
 
@@ -224,22 +231,33 @@ def layer_layout(text: dict[str, Any], model_type: str | None) -> LayerLayout:
     return LayerLayout(full_attention=n, source="num_hidden_layers")
 
 
-def _quantization(
-    data: dict[str, Any], text: dict[str, Any], model_dir: Path
-) -> tuple[str | None, dict[str, Any]]:
-    q = data.get("quantization_config") or text.get("quantization_config")
-    # msModelSlim writes quant_model_description.json (older releases: ..._w8a8.json etc.)
+def _modelslim_description(model_dir: Path) -> tuple[str, dict[str, Any]] | None:
+    """(file name, parsed JSON) of msModelSlim's per-tensor description, when the folder has one.
+
+    vLLM-Ascend reads exactly ``quant_model_description.json``; older msModelSlim releases wrote
+    ``quant_model_description_w8a8.json`` and the like, so any of those names is taken.
+    """
     descs = sorted(model_dir.glob("quant_model_description*.json"))
     desc = descs[0] if descs else model_dir / "quant_model_description.json"
-    if desc.is_file():
-        try:
-            d = json.loads(desc.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, OSError):
-            d = {}
-        kind = d.get("model_quant_type") if isinstance(d, dict) else None
-        counts = Counter(v for v in d.values() if isinstance(v, str)) if isinstance(d, dict) else {}
+    if not desc.is_file():
+        return None
+    try:
+        d = json.loads(desc.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, OSError, UnicodeDecodeError):
+        d = {}
+    return desc.name, d if isinstance(d, dict) else {}
+
+
+def _quantization(
+    data: dict[str, Any], text: dict[str, Any], desc: tuple[str, dict[str, Any]] | None
+) -> tuple[str | None, dict[str, Any]]:
+    q = data.get("quantization_config") or text.get("quantization_config")
+    if desc is not None:
+        name, d = desc
+        kind = d.get("model_quant_type")
+        counts = Counter(v for v in d.values() if isinstance(v, str))
         return f"ascend {kind or 'msModelSlim'}", {
-            "source": desc.name,
+            "source": name,
             "model_quant_type": kind,
             "tensor_types": dict(counts),
         }
@@ -285,6 +303,22 @@ def _quantization(
                     detail["group_size"] = narrow["group_size"]
                 if isinstance(narrow.get("symmetric"), bool):
                     detail["sym"] = narrow["symmetric"]
+            # which modules the schemes cover, and which stay in float (Kimi-K2.5 keeps its
+            # attention and shared experts in bf16): the weight estimate counts them apart
+            targets = sorted(
+                {
+                    t
+                    for g in groups.values()
+                    if isinstance(g, dict)
+                    for t in g.get("targets") or []
+                    if isinstance(t, str)
+                }
+            )
+            if targets:
+                detail["targets"] = targets
+        ignore = q.get("ignore")
+        if isinstance(ignore, list) and ignore:
+            detail["ignore"] = [t for t in ignore if isinstance(t, str)]
         return method, detail
     return None, {}
 
@@ -434,12 +468,58 @@ def linear_bytes_per_weight(info: ModelInfo) -> float:
     return base
 
 
-def estimate_weight_bytes(info: ModelInfo, linear: int, embedding: int) -> int:
-    """Checkpoint bytes: linear layers at the quantized width, embeddings at the float dtype."""
-    float_b = TORCH_DTYPE_BYTES.get((info.dtype or "bfloat16").lower(), 2)
+def float_bytes(info: ModelInfo) -> float:
+    """Bytes of one weight at the checkpoint's float dtype (``torch_dtype``; bf16 if unsaid)."""
+    return TORCH_DTYPE_BYTES.get((info.dtype or "bfloat16").lower(), 2)
+
+
+def estimate_weight_bytes(
+    info: ModelInfo,
+    linear: int,
+    embedding: int,
+    widths: dict[float | None, int] | None = None,
+) -> int:
+    """Checkpoint bytes: linear layers at the quantized width, embeddings at the float dtype.
+
+    ``widths`` (from :func:`linear_widths`) splits the linear parameters by bytes per weight when
+    the config says some modules stay unquantized; None there means the quantized width.
+    """
+    float_b = float_bytes(info)
     if not info.quantization:
         return int((linear + embedding) * float_b)
-    return int(linear * linear_bytes_per_weight(info) + embedding * float_b)
+    quantized = linear_bytes_per_weight(info)
+    if widths:
+        lin = sum(p * (quantized if w is None else w) for w, p in widths.items())
+        return int(lin + embedding * float_b)
+    return int(linear * quantized + embedding * float_b)
+
+
+def linear_widths_from_config(
+    info: ModelInfo, text: dict[str, Any], desc: tuple[str, dict[str, Any]] | None
+) -> dict[float | None, int] | None:
+    """Linear parameters by bytes per weight, when the config names modules left in float.
+
+    compressed-tensors: the ``ignore`` list (and name-pattern ``targets``) decide; msModelSlim:
+    each module's ``<name>.weight`` entry in the description (``FLOAT`` -> the float dtype,
+    ``W8A8*`` -> 1 B, ``W4A8*`` -> 0.5 B). None when the config says nothing per module.
+    """
+    float_b = float_bytes(info)
+    if (info.quantization or "") == "compressed-tensors":
+        is_float = compressed_tensors_float(info.quantization_detail)
+        if is_float is None:
+            return None
+        return linear_widths(info, text, lambda n: float_b if is_float(n) else None)
+    if desc is not None:
+        types = modelslim_types(desc[1])
+        if not types:
+            return None
+
+        def width(name: str) -> float | None:
+            t = modelslim_type(types, name)
+            return float_b if t == "FLOAT" else MODELSLIM_WIDTH.get(t or "")
+
+        return linear_widths(info, text, width)
+    return None
 
 
 def read_model(model_dir: Path, *, weights: bool = True) -> ModelInfo:
@@ -482,7 +562,8 @@ def read_model(model_dir: Path, *, weights: bool = True) -> ModelInfo:
             conv_kernel_dim=_int(text.get("linear_conv_kernel_dim")),
             ssm_dtype=_first(text, "mamba_ssm_dtype"),
         )
-    quant, qdetail = _quantization(data, text, model_dir)
+    desc = _modelslim_description(model_dir)
+    quant, qdetail = _quantization(data, text, desc)
     has_template, template_src = _chat_template(model_dir, tok)
     auto_map = data.get("auto_map") if isinstance(data.get("auto_map"), dict) else {}
     info = ModelInfo(
@@ -539,9 +620,15 @@ def read_model(model_dir: Path, *, weights: bool = True) -> ModelInfo:
     if info.weights.bytes is None:
         split = parameter_split(info, text)
         if split is not None:
+            widths = linear_widths_from_config(info, text, desc)
+            if widths:
+                # the linear parameters the checkpoint keeps at the float dtype
+                info.quantization_detail["unquantized_linear_parameters"] = widths.get(
+                    float_bytes(info), 0
+                )
             info.weights = Weights(
                 parameters=sum(split),
-                bytes=estimate_weight_bytes(info, *split),
+                bytes=estimate_weight_bytes(info, *split, widths=widths),
                 source="estimate from config (no weights)",
             )
     if not info.chat_template:
@@ -565,8 +652,10 @@ __all__ = [
     "Weights",
     "estimate_parameters",
     "estimate_weight_bytes",
+    "float_bytes",
     "layer_layout",
     "linear_bytes_per_weight",
+    "linear_widths_from_config",
     "load_config",
     "parameter_split",
     "read_model",

@@ -16,6 +16,7 @@ from typing import Any
 from modelverify.compat.kvcache import GiB, KvSpec, MemoryFit, fit_memory, kv_spec
 from modelverify.compat.matrix import (
     ASCEND_QUANTIZATION,
+    FP8_QUANTIZATION,
     MatrixMatch,
     MatrixRow,
     hardware_tab,
@@ -205,9 +206,27 @@ def build_features(res: CompatResult, info: ModelInfo, args: list[str]) -> list[
     quant = info.quantization or (info.dtype or "unknown")
     if on_npu and info.quantization:
         method = info.quantization.lower().split()[0]
+        hw = res.matrix.hardware if res.matrix else "A2/A3"
+        user_quant = _flag(args, "--quantization", "-q")
         if method not in ASCEND_QUANTIZATION:
             qs = Status.FAIL
             basis = f"{info.quantization} is not a vLLM-Ascend quantization method"
+        elif method in FP8_QUANTIZATION and hw != "Ascend 950 Products":
+            # sources in matrix.FP8_QUANTIZATION: vLLM-Ascend runs FP8 only on Ascend 950
+            qs = Status.FAIL
+            basis = (
+                f"{info.quantization} weights need Ascend 950 (A5): vLLM-Ascend has no FP8 "
+                f"kernels on {hw} (vllm-ascend#12826, #1526); use a BF16 or msModelSlim W8A8 "
+                "checkpoint"
+            )
+        elif method == "ascend" and user_quant not in (None, "ascend"):
+            # vLLM-Ascend keeps an explicit --quantization over the one it detects
+            # (maybe_auto_detect_quantization in vllm_ascend/quantization/utils.py at 182b75ea)
+            qs = Status.FAIL
+            basis = (
+                f"--quantization {user_quant} overrides the msModelSlim description: "
+                "pass --quantization ascend"
+            )
         elif "w8a8" in info.quantization.lower():
             qs, basis = _mark(cols.get("W8A8")), "matrix column W8A8"
         else:

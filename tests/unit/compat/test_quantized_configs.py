@@ -6,6 +6,8 @@ agree with itself.
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
 from modelverify.compat.kvcache import fit_memory, kv_spec
@@ -110,3 +112,73 @@ def test_gptq_llama2_7b_mha_cache_on_a_24gib_gpu() -> None:
     assert fit.predicted_kv_tokens == 34_400
     # a 4,096-token sequence is 2 GiB of cache: 8.4 of them fit
     assert fit.max_concurrency == 8.4
+
+
+def test_compressed_tensors_ignore_patterns_follow_vllm() -> None:
+    from modelverify.compat.modules import matches
+
+    # Kimi-K2.5's dense-MLP pattern: "mlp." must be followed by the projection, so the routed
+    # experts (mlp.experts.E.gate_proj) stay quantized and layer 0's dense MLP does not
+    dense = r"re:.*mlp\.(gate|up|gate_up|down)_proj.*"
+    assert matches("model.layers.0.mlp.gate_proj", dense)
+    assert not matches("model.layers.1.mlp.experts.7.gate_proj", dense)
+    assert matches("model.layers.1.mlp.shared_experts.down_proj", "re:.*shared_experts.*")
+    # plain entries: equal, or a dotted suffix (our names lack "language_model.")
+    assert matches("lm_head", "lm_head") and matches("language_model.lm_head", "lm_head")
+    assert not matches("model.layers.0.self_attn.q_a_proj", "q_a")
+
+
+# msModelSlim's quant_model_description.json: no whole real export was found in a public source
+# (see tests/data/model_configs/SOURCES.md), so these tests write a description next to the real
+# Qwen3-8B config.json, in the documented format (msModelSlim docs: one "<tensor>": "<type>" per
+# tensor, "FLOAT" for the ones left unquantized, plus "model_quant_type"). The descriptions are
+# synthetic test inputs, not samples of an export.
+def _qwen3_8b_w8a8(
+    tmp_path: Path, float_suffixes: tuple[str, ...] = (), fused: bool = False
+) -> Path:
+    d = tmp_path / "Qwen3-8B-W8A8"
+    d.mkdir(parents=True)
+    shutil.copy(FIXTURES / "qwen3-8b" / "config.json", d)
+    desc: dict[str, str] = {
+        "model_quant_type": "W8A8",
+        "model.embed_tokens.weight": "FLOAT",
+        "lm_head.weight": "FLOAT",
+    }
+    attn = ("qkv_proj",) if fused else ("q_proj", "k_proj", "v_proj")
+    mlp = ("gate_up_proj",) if fused else ("gate_proj", "up_proj")
+    for i in range(36):
+        for m in (*(f"self_attn.{a}" for a in (*attn, "o_proj")), *(f"mlp.{p}" for p in mlp)):
+            desc[f"model.layers.{i}.{m}.weight"] = "W8A8"
+            desc[f"model.layers.{i}.{m}.deq_scale"] = "W8A8"
+        down = f"model.layers.{i}.mlp.down_proj.weight"
+        desc[down] = "FLOAT" if any(down.endswith(s) for s in float_suffixes) else "W8A8"
+        desc[f"model.layers.{i}.input_layernorm.weight"] = "FLOAT"
+    (d / "quant_model_description.json").write_text(json.dumps(desc))
+    return d
+
+
+def test_msmodelslim_w8a8_weight_bytes_config_only(tmp_path: Path) -> None:
+    info = read_model(_qwen3_8b_w8a8(tmp_path))
+    assert info.quantization == "ascend W8A8"
+    # per layer: q 4096·32·128 = 16,777,216, k and v 4096·8·128 = 4,194,304 each, o 16,777,216,
+    # gate/up/down 4096·12288 = 50,331,648 each -> 192,937,984; 36 layers = 6,945,767,424
+    # embedding + untied lm_head 2 × 151,936 × 4096 = 1,244,659,712 (FLOAT, bf16)
+    assert parameter_split(info) == (6_945_767_424, 1_244_659_712)
+    # int8: 6,945,767,424 × 1 B + bf16 1,244,659,712 × 2 B = 2,489,319,424 -> 9,435,086,848 B
+    # (per-channel scales and offsets, < 0.5%, not counted)
+    assert info.weights.bytes == 9_435_086_848
+    assert info.quantization_detail["unquantized_linear_parameters"] == 0
+    # the fused spelling (qkv_proj, gate_up_proj) some exports use reads the same
+    assert read_model(_qwen3_8b_w8a8(tmp_path / "f", fused=True)).weights.bytes == 9_435_086_848
+
+
+def test_msmodelslim_float_entries_count_at_the_config_dtype(tmp_path: Path) -> None:
+    # every layer's down_proj left FLOAT: msModelSlim leaves the layers it is told to skip
+    # (disable_names) unquantized; the export pasted in vllm-ascend issue #633 has FLOAT
+    # down_proj entries among W8A8 ones
+    info = read_model(_qwen3_8b_w8a8(tmp_path, float_suffixes=("mlp.down_proj.weight",)))
+    # down_proj: 36 × 50,331,648 = 1,811,939,328 at bf16 = 3,623,878,656 B
+    # the rest int8: 6,945,767,424 − 1,811,939,328 = 5,133,828,096 B
+    # embeddings 2,489,319,424 B -> 11,247,026,176 B
+    assert info.quantization_detail["unquantized_linear_parameters"] == 1_811_939_328
+    assert info.weights.bytes == 11_247_026_176

@@ -93,3 +93,49 @@ def test_report_shows_the_verdict_in_both_languages(npu_env) -> None:
     awq = run_compat(MODELS / "qwen2.5-72b-instruct-ko-awq", env=npu_env).model_dump(mode="json")
     assert "不支持的原因:" in verdict_text(awq, "zh")
     assert "Why unsupported:" in verdict_text(awq, "en")
+
+
+def test_fp8_checkpoint_on_a2_a3_is_unsupported(npu_env) -> None:
+    # Qwen3-32B-FP8 (quant_method fp8) on a 910B2C: vLLM-Ascend detects and runs FP8 only on
+    # Ascend 950 (vllm-ascend PR #12826; a developer's answer in issue #1526), so the row's ✅ for
+    # Qwen3-Dense does not carry over to these weights
+    res = run_compat(MODELS / "qwen3-32b-fp8", env=npu_env, engine_args=TEMPLATE)
+    v = res.verdict
+    assert v is not None and v.word == "unsupported"
+    assert v.row is not None and v.row.model == "Qwen3-Dense"
+    assert len(v.blockers) == 1 and v.blockers[0].startswith(
+        "dtype / quantization fp8: fp8 weights need Ascend 950 (A5)"
+    )
+    assert "on A2/A3" in v.blockers[0] and "#12826" in v.blockers[0]
+    assert res.status == Status.FAIL
+
+
+def test_fp8_on_ascend_950_stays_a_caveat(npu_env) -> None:
+    import copy
+
+    env = copy.deepcopy(npu_env)
+    for chip in env["npu"]["info"]["chips"]:
+        chip["name"] = "Ascend950PR"
+    res = run_compat(MODELS / "qwen3-32b-fp8", env=env, engine_args=TEMPLATE)
+    feat = {f.feature: f for f in res.features}["dtype / quantization"]
+    assert res.matrix is not None and res.matrix.hardware == "Ascend 950 Products"
+    assert feat.status == Status.WARN
+
+
+def test_msmodelslim_with_another_quantization_flag_is_unsupported(npu_env, tmp_path) -> None:
+    import json
+    import shutil
+
+    d = tmp_path / "Qwen3-8B-W8A8"
+    d.mkdir()
+    shutil.copy(MODELS / "qwen3-8b" / "config.json", d)
+    # a synthetic one-entry description (no real export was found; see SOURCES.md)
+    (d / "quant_model_description.json").write_text(json.dumps({"model_quant_type": "W8A8"}))
+    ok = run_compat(d, env=npu_env, engine_args=[*TEMPLATE, "--quantization", "ascend"])
+    feat = {f.feature: f for f in ok.features}["dtype / quantization"]
+    assert feat.basis == "matrix column W8A8" and feat.status == Status.PASS
+    bad = run_compat(d, env=npu_env, engine_args=[*TEMPLATE, "--quantization", "fp8"]).verdict
+    assert bad is not None and bad.word == "unsupported"
+    assert any(
+        "--quantization fp8 overrides the msModelSlim description" in b for b in bad.blockers
+    )
