@@ -825,7 +825,14 @@ def perf_extras(perf: D, lang: str) -> list[str]:
     ev = perf.get("eval_load")
     if ev:
         out.append("### " + t["eval_load_title"].format(c=ev.get("concurrency")))
-        out.append(t["eval_load_what"].format(src=cfg.get("eval_load_source") or ""))
+        busy = ev.get("busy_output_throughput")
+        out.append(
+            t["eval_load_what"].format(
+                src=cfg.get("eval_load_source") or "",
+                c=ev.get("concurrency"),
+                busy=num(busy) or "—",
+            )
+        )
         out.append(table(load_head(t), [_load_row(ev)]))
     errs: dict[str, int] = {}
     for x in [perf.get("sequential"), perf.get("concurrent"), *sweep, rt, ev]:

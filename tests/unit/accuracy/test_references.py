@@ -105,3 +105,28 @@ def test_sweep_levels_count_as_measured_concurrencies() -> None:
     }
     text = eval_vs_perf({"output_throughput": 171.0, "config": {"concurrency": 8}}, perf)
     assert text is not None and "95% of the perf stage's 180.0 tok/s (same concurrency" in text
+
+
+def test_the_perf_section_shows_the_evals_own_requests() -> None:
+    from modelverify.report.sections import perf_extras
+
+    stream = {"output_throughput": 104.0, "ttft_ms": {}, "errors": {}}
+    ev = {
+        "name": "eval_load",
+        "requests": 52,
+        "concurrency": 26,
+        "successes": 52,
+        "success_rate": 1.0,
+        "total_time_s": 77.1,
+        "qps": 0.67,
+        "latency_ms": {"count": 52},
+        "streaming": stream,
+        "busy_output_throughput": 130.29,
+    }
+    perf = {
+        "config": {"eval_load_source": "gsm8k via chat: the dataset's last 52 items"},
+        "eval_load": ev,
+    }
+    for lang, words in (("en", "130.3 output tok/s"), ("zh", "输出 130.3 tok/s")):
+        text = "\n".join(perf_extras(perf, lang))
+        assert "26" in text and words in text and "the dataset's last 52 items" in text

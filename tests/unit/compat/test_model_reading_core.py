@@ -185,8 +185,9 @@ def test_compat_cli_on_a_folder(tmp_path: Path) -> None:
         timeout=120,
     )
     took = time.monotonic() - t0
-    assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
+    # exit by the stage's status (this toy model is not in the registry: a warning)
+    assert proc.returncode == {"pass": 0, "warn": 1, "fail": 2}[data["status"]], proc.stderr
     assert data["memory"]["max_model_len"] == 256
     assert data["kv"]["per_token_bytes"] == 2 * 2 * 2 * 16 * 2
     assert data["status"] == "warn"  # no chat template

@@ -59,8 +59,15 @@ def test_busy_throughput_counts_chunks_from_the_first_send_to_the_last() -> None
 
     def rec(i: int, send: float, ttft: float, itl: list[float], tokens: int) -> RequestRecord:
         return RequestRecord(
-            test="t", index=i, ok=True, send_time=send, ttft_s=ttft, e2el_s=ttft + sum(itl),
-            itl_s=itl, output_tokens=tokens, output_chunks=len(itl) + 1,
+            test="t",
+            index=i,
+            ok=True,
+            send_time=send,
+            ttft_s=ttft,
+            e2el_s=ttft + sum(itl),
+            itl_s=itl,
+            output_tokens=tokens,
+            output_chunks=len(itl) + 1,
         )
 
     # two slots: r0 arrives at 1, 2, 3 (two tokens a chunk); r1 at 0.5, 1.5; r2 is sent when
