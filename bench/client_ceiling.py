@@ -84,6 +84,10 @@ def main() -> None:
                     tag=f"c{rep}",
                 )
                 s2 = tree_cpu_s(server.pid)
+                # a chunk rate is only comparable when every request was answered in full
+                assert m["ok"] == a.requests, m
+                assert v.get("completed") == a.requests, v.get("completed")
+                assert v.get("total_output_tokens") in (None, a.requests * a.chunks), v
                 v_chunks = a.requests * a.chunks
                 rows.append(
                     {

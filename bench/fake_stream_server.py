@@ -101,6 +101,12 @@ class Conn(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
+        # without it, Nagle holds each chunk until the client ACKs the one before, and the
+        # client's delayed ACK makes that ~40 ms (measured: every chunk of a keep-alive
+        # request's stream arrived together, 43 ms late)
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.task = asyncio.get_running_loop().create_task(self.serve())
 
     def connection_lost(self, exc: Exception | None) -> None:
