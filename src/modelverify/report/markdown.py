@@ -68,6 +68,9 @@ def write_reports(run_dir: RunDir, lang: str = "zh") -> Path:
     run_dir.write_text("report.html", render_html(results, text, run_dir.path, lang))
     other = "en" if lang != "en" else "zh"
     run_dir.write_text(f"report.{other}.md", render(results, run_dir.path, other))
+    # a report re-written in the other language leaves report.<lang>.md behind from the first
+    # writing: report.md now holds that language, and the old file would be stale
+    run_dir.file(f"report.{lang}.md").unlink(missing_ok=True)
     return main
 
 

@@ -348,3 +348,18 @@ def test_remote_code_and_an_open_host_are_named_as_risks(tmp_path: Path) -> None
     assert [m.group(0) for ln in _prose(zh) for m in SENTENCE.finditer(ln)] == []
     en = render(res, tmp_path, "en")
     assert "**Risks**" in en and "custom Python code from the model repository" in en
+
+
+def test_rewriting_in_the_other_language_leaves_no_stale_report(tmp_path: Path) -> None:
+    from modelverify.report.markdown import write_reports
+    from modelverify.rundir import RunDir
+
+    run_dir = RunDir.create(tmp_path, "x")
+    write_reports(run_dir, lang="zh")
+    names = {p.name for p in run_dir.path.glob("report*.md")}
+    assert names == {"report.md", "report.en.md"}
+    write_reports(run_dir, lang="en")
+    # report.md is English now; the Chinese one beside it; the first report.en.md is gone
+    assert {p.name for p in run_dir.path.glob("report*.md")} == {"report.md", "report.zh.md"}
+    en, zh = (run_dir.path / "report.md").read_text(), (run_dir.path / "report.zh.md").read_text()
+    assert en != zh and re.search(r"[\u4e00-\u9fff]", zh) and not re.search(r"[\u4e00-\u9fff]", en)
