@@ -30,6 +30,8 @@ class Finding(Model):
     # pids of the processes (not the engine's) found holding the device's memory; the report
     # lists them from here rather than reading them back out of the reason text
     held_by: list[int] = []
+    # the temperature (°C) that made it a warning, for the report's device line
+    hot_c: float | None = None
 
 
 class EnvResult(StageResult):
@@ -202,6 +204,7 @@ def judge_npu(
                     subject=name,
                     status=Status.WARN,
                     reason=f"{name}: temperature {c.get('temp_c')} C",
+                    hot_c=c.get("temp_c"),
                 )
             )
         else:
@@ -291,6 +294,7 @@ def judge_gpu(
                     subject=name,
                     status=Status.WARN,
                     reason=f"{name}: temperature {g.get('temp_c')} C",
+                    hot_c=g.get("temp_c"),
                 )
             )
         else:

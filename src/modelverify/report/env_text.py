@@ -126,7 +126,7 @@ def _npu_lines(env: D, findings: list[D], lang: str) -> list[tuple[str, str]]:
             text = t["held_npu"].format(
                 health=health, mb=_n(mb), procs=_procs(held, "memory_mb", "MB")
             )
-        elif f.get("status") == "warn" and "temperature" in str(f.get("reason")):
+        elif _hot(f):
             text = t["temp"].format(health=health, temp=c.get("temp_c"))
         elif c.get("hbm_total_mb"):
             text = t["ok_hbm"].format(used=_n(c.get("hbm_used_mb")), total=_n(c["hbm_total_mb"]))
@@ -136,6 +136,14 @@ def _npu_lines(env: D, findings: list[D], lang: str) -> list[tuple[str, str]]:
             )
         out.append((str(f.get("status")), f"{name}: {text}"))
     return out
+
+
+def _hot(f: D) -> bool:
+    """Whether the finding is a temperature warning: its ``hot_c``; an env.json written before
+    that field existed says so only in its reason."""
+    if f.get("hot_c") is not None:
+        return True
+    return "hot_c" not in f and f.get("status") == "warn" and "temperature" in str(f.get("reason"))
 
 
 def _gpu_lines(env: D, findings: list[D], lang: str) -> list[tuple[str, str]]:
@@ -156,7 +164,7 @@ def _gpu_lines(env: D, findings: list[D], lang: str) -> list[tuple[str, str]]:
                 if known
                 else t["held_gpu_na"].format(procs=listed)
             )
-        elif f.get("status") == "warn" and "temperature" in str(f.get("reason")):
+        elif _hot(f):
             text = t["temp_gpu"].format(temp=g.get("temp_c"))
         else:
             text = t["ok_gpu"].format(

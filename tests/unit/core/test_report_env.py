@@ -178,3 +178,22 @@ def test_a_stack_warning_is_the_packages_concern_not_the_devices() -> None:
     en = _section(env, "en")
     assert "- ⚠️ vllm / vllm-ascend: vLLM-Ascend 0.18.0rc1 is released" in en
     assert "; 1 more need attention (below)" in en
+
+
+def test_a_hot_device_is_read_from_the_findings_field_not_its_wording() -> None:
+    # no real table at or above 85 °C was found: a real one with only that cell changed
+    env = _npu_env("15_910b3_npu3_misaligned_container_25.2.3.txt", None)
+    env["npu"]["info"]["chips"][0]["temp_c"] = 91
+    env["findings"] = [f.model_dump(mode="json") for f in judge_npu(env["npu"]["info"], None)]
+    assert env["findings"][0]["hot_c"] == 91
+    want = [("warn", "NPU 3 (910B3): Health OK, temperature 91 °C, at or above 85 °C")]
+    assert device_lines(env, "en") == want
+    env["findings"][0]["reason"] = "reworded"
+    assert device_lines(env, "en") == want
+    # an env.json from before the field: its reason is all there is, and it is still read
+    del env["findings"][0]["hot_c"]
+    env["findings"][0]["reason"] = "NPU 3: temperature 91 C"
+    assert device_lines(env, "en") == want
+    # a warning for another cause that mentions temperature is no temperature warning
+    env["findings"][0]["hot_c"] = None
+    assert "at or above 85" not in device_lines(env, "en")[0][1]
