@@ -94,6 +94,11 @@ def first_number(segment: str) -> str | None:
         return _canonical(value)
     if num is None:
         return None
+    # "2:1" is a ratio, not the number 2 (a real SmolLM2 answer to "how much longer": gold 2,
+    # "The answer is 2:1."); a clock time "2:00 pm" keeps its hour, as GSM8K's golds do
+    ratio = re.match(r":(\d+)(?!\d)", seg[num.end() : num.end() + 12])
+    if ratio and len(ratio.group(1)) != 2 and "." not in num.group():
+        return f"{num.group()}:{ratio.group(1)}"
     # "3/4" written inline
     slash = re.match(r"\s*/\s*(\d+)", seg[num.end() : num.end() + 12])
     parsed = _to_fraction(num.group())

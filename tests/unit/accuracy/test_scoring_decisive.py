@@ -91,3 +91,14 @@ def test_switching_a_rule_off_changes_a_real_grade(
 def test_aisbench_last_number_rule_misreads_thousands_separators() -> None:
     for r in (r for r in RECORDS if r["decisive_rule"] == "thousands"):
         assert grade(r) and not aisbench_correct(r["completion"], r["reference"])
+
+
+def test_a_ratio_is_not_its_first_number_on_a_real_completion() -> None:
+    path = Path(__file__).resolve().parents[2] / "data" / "gsm8k" / "own_run_completions.jsonl"
+    (rec,) = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+    ex = extract_answer(rec["completion"])
+    assert (ex.value, ex.rule) == ("2:1", rec["matched_rule"])
+    assert is_correct(ex.value, rec["reference"]) is rec["expected_correct"] is False
+    # a clock time keeps its hour (the real "2:00 pm" records above), a ratio does not
+    assert extract_answer("The answer is 2:00 pm.").value == "2"
+    assert extract_answer("The answer is 3:2").value == "3:2"
