@@ -95,10 +95,29 @@ def test_aisbench_last_number_rule_misreads_thousands_separators() -> None:
 
 def test_a_ratio_is_not_its_first_number_on_a_real_completion() -> None:
     path = Path(__file__).resolve().parents[2] / "data" / "gsm8k" / "own_run_completions.jsonl"
-    (rec,) = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+    recs = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+    (rec,) = [r for r in recs if r["decisive_rule"] == "ratio"]
     ex = extract_answer(rec["completion"])
     assert (ex.value, ex.rule) == ("2:1", rec["matched_rule"])
     assert is_correct(ex.value, rec["reference"]) is rec["expected_correct"] is False
     # a clock time keeps its hour (the real "2:00 pm" records above), a ratio does not
     assert extract_answer("The answer is 2:00 pm.").value == "2"
     assert extract_answer("The answer is 3:2").value == "3:2"
+
+
+def test_the_runon_cut_decides_real_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    path = Path(__file__).resolve().parents[2] / "data" / "gsm8k" / "own_run_completions.jsonl"
+    recs = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+    runon = [r for r in recs if r["decisive_rule"] == "runon_cut"]
+    assert len(runon) == 4
+    for r in runon:
+        ex = extract_answer(r["completion"])
+        assert ex.rule == r["matched_rule"]
+        assert is_correct(ex.value, r["reference"]) is r["expected_correct"], r["note"]
+    # switched off, every one of them is graded the other way
+    monkeypatch.setattr(scoring, "cut_runon", lambda text: text)
+    for r in runon:
+        assert (
+            is_correct(extract_answer(r["completion"]).value, r["reference"])
+            is not (r["expected_correct"])
+        ), r["question_index"]
