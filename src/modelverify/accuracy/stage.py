@@ -25,7 +25,7 @@ from modelverify.accuracy.stats import (
     sample_size_for_half_width,
     wilson_interval,
 )
-from modelverify.accuracy.tasks import Task, get_task
+from modelverify.accuracy.tasks import get_task
 from modelverify.client import OpenAIClient, make_timeout
 from modelverify.errors import EndpointError
 from modelverify.results import Model, StageResult, Status
@@ -176,10 +176,6 @@ async def _ask(client: OpenAIClient, model: str, item: Item, cfg: AccuracyConfig
     }
 
 
-def _grade(item: Item, answer: dict[str, Any], task: Task) -> dict[str, Any]:
-    return task.grade(item, answer["completion"])
-
-
 async def _run(
     base_url: str,
     model: str,
@@ -191,6 +187,7 @@ async def _run(
 ) -> tuple[list[dict[str, Any]], set[int], float, int]:
     """Ask every item not answered before; returns all records by index, the indices asked in
     this session, its wall time and the number of retried requests."""
+    task = get_task(cfg.task)
     done: dict[int, dict[str, Any]] = {}
     for rec in read_jsonl(jsonl):
         idx = rec.get("index")
@@ -229,7 +226,7 @@ async def _run(
                     try:
                         ans = await _ask(client, model, it, cfg)
                         rec.update(ans)
-                        rec.update(_grade(it, ans, get_task(cfg.task)))
+                        rec.update(task.grade(it, ans["completion"]))
                     except EndpointError as exc:
                         rec["error"] = str(exc)
                     out.write(rec)
