@@ -24,17 +24,22 @@ from modelverify.errors import ConfigError, ModelVerifyError
 from modelverify.rundir import RunDir
 
 
-def _emit(result_json: str, out: Path | None, name: str, status: str = "pass") -> None:
-    """Print (and with ``out`` save) a stage's result, then exit by its status: 0 pass, 1 warn,
-    2 fail, as ``run`` exits by its verdict, so scripts can gate on a stage run alone."""
+def _exit_by(status: str) -> None:
+    """Exit by a stage's status: 0 pass, 1 warn, 2 fail, as ``run`` exits by its verdict, so
+    scripts can gate on a stage run alone."""
     from modelverify.report.verdict import STAGE_EXIT_CODES
 
-    if out is not None:
-        RunDir.create(None, name, out).write_text(f"{name}.json", result_json + "\n")
-    click.echo(result_json)
     code = STAGE_EXIT_CODES.get(status, 2)
     if code:
         sys.exit(code)
+
+
+def _emit(result_json: str, out: Path | None, name: str, status: str = "pass") -> None:
+    """Print (and with ``out`` save) a stage's result, then exit by its status."""
+    if out is not None:
+        RunDir.create(None, name, out).write_text(f"{name}.json", result_json + "\n")
+    click.echo(result_json)
+    _exit_by(status)
 
 
 @click.command()
@@ -93,7 +98,6 @@ def compat(
     """
     from modelverify.compat.hub import resolve_model
     from modelverify.compat.stage import run_compat
-    from modelverify.report.verdict import STAGE_EXIT_CODES
     from modelverify.serve.engine import find_engine
 
     python, dists = None, {}
@@ -131,9 +135,7 @@ def compat(
         from modelverify.report.compat_text import render_compat
 
         click.echo(render_compat(res.model_dump(mode="json"), "en"))
-    code = STAGE_EXIT_CODES.get(res.status.value, 2)
-    if code:
-        sys.exit(code)
+    _exit_by(res.status.value)
 
 
 def _server_options(fn: F) -> F:
