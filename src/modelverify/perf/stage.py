@@ -209,13 +209,15 @@ async def _run(
                 recs, wall = done[name]
                 return _load_test(name, recs, wall, c)
 
-            def closed(name: str, n: int, c: int) -> Awaitable[LoadTest]:
+            def closed(
+                name: str, n: int, c: int, ask: Callable[[int], Request] = make
+            ) -> Awaitable[LoadTest]:
                 return load_test(
                     name,
                     n,
                     c,
                     lambda: run_requests(
-                        client, make, n=n, concurrency=c, test=name, on_record=keep
+                        client, ask, n=n, concurrency=c, test=name, on_record=keep
                     ),
                 )
 
@@ -250,14 +252,8 @@ async def _run(
                     ),
                 )
             if eval_n and eval_requests is not None:
-                ask, c = eval_requests, max(1, cfg.eval_load_concurrency)
-                res.eval_load = await load_test(
-                    "eval_load",
-                    eval_n,
-                    c,
-                    lambda: run_requests(
-                        client, ask, n=eval_n, concurrency=c, test="eval_load", on_record=keep
-                    ),
+                res.eval_load = await closed(
+                    "eval_load", eval_n, max(1, cfg.eval_load_concurrency), eval_requests
                 )
             # the tests the SLO and the baseline judge (a sweep level is a point on a curve)
             measured = {k: v for k, v in done.items() if k in ("sequential", "concurrent", "rate")}
