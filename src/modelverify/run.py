@@ -11,6 +11,7 @@ import os
 import platform
 import sys
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -378,6 +379,16 @@ def execute(opts: RunOptions, say: Say = lambda s: print(s, file=sys.stderr)) ->
             if server is not None and not server.alive():
                 res.reason += f" — {explain_failure(run_dir.file('server.log'))}"
                 res.error = (res.error or "") + "\n" + log_tail(run_dir.file("server.log"), 30)
+        except Exception as exc:
+            # a bug of ours, not a verdict on the deployment: the stage is recorded as failed with
+            # the traceback (for the bug report) and the run goes on to the report
+            res = _failed(name, exc, secrets)
+            res.reason = redact_text(
+                f"internal error in the {name} stage ({type(exc).__name__}: {exc}); "
+                "please report it with this stage's JSON",
+                secrets,
+            ).splitlines()[0][:500]
+            res.error = redact_text(traceback.format_exc(), secrets)
         record(res, t0)
 
     stage("env", lambda: run_env(engine_python, attached=opts.base_url is not None))
