@@ -14,7 +14,12 @@ users can compare with the numbers they already have: ``opencompass/datasets/gsm
 ``gsm8k_postprocess`` keeps the text before the first "Question:", takes the last match of
 ``-?\\d+\\.\\d+|-?\\d+`` ("NULL" when none), and ``Gsm8kEvaluator.is_equal`` accepts
 ``pred == refer or abs(float(pred) - int(refer)) < 1e-6``. It does not strip thousands
-separators, so "1,200" scores as 200.
+separators, so "1,200" scores as 200. Before that postprocess, AISBench's shipped vLLM API model
+configs (``ais_bench/benchmark/configs/models/vllm_api/*.py``) set
+``pred_postprocessor=dict(type=extract_non_reasoning_content)``, which drops reasoning: with only
+a ``</think>`` the text after the last one, otherwise every ``<think>…</think>`` pair removed (an
+unclosed ``<think>`` stays); ``aisbench_extract`` does the same, so
+``"<think>…7</think>The answer is 12"`` scores 12 in both.
 """
 
 from __future__ import annotations
@@ -61,17 +66,32 @@ def gold_answer(answer_field: str) -> str:
     return answer_field.split("####")[-1].strip().replace(",", "")
 
 
+# Numbers longer than this are no answer to a grade-school problem: they are read as no number
+# (Python refuses int() of more than 4,300 digits, and a float overflows past ~309)
+_MAX_DIGITS = 100
+
+
 def _canonical(x: Fraction) -> str:
     if x.denominator == 1:
         return str(x.numerator)
-    return repr(float(x))
+    try:
+        return repr(float(x))
+    except OverflowError:  # only reachable below _MAX_DIGITS by a huge numerator over 1/10^k
+        return f"{x.numerator}/{x.denominator}"
 
 
 def _to_fraction(token: str) -> Fraction | None:
+    token = token.replace(",", "")
+    if len(token) > _MAX_DIGITS:
+        return None
     try:
-        return Fraction(token.replace(",", ""))
+        return Fraction(token)
     except (ValueError, ZeroDivisionError):
         return None
+
+
+def _small_int(digits: str) -> int | None:
+    return int(digits) if len(digits) <= _MAX_DIGITS else None
 
 
 def _clean(text: str) -> str:
@@ -86,7 +106,10 @@ def first_number(segment: str) -> str | None:
     frac = _FRAC.search(seg)
     num = _NUM.search(seg)
     if frac and (num is None or frac.start() <= num.end()):
-        value = Fraction(int(frac.group(1)), int(frac.group(2)))
+        top, bottom = _small_int(frac.group(1)), _small_int(frac.group(2))
+        if top is None or not bottom:  # \frac{1}{0} or a 400-digit numerator: no number
+            return None
+        value = Fraction(top, bottom)
         if num and num.end() <= frac.start() and seg[num.end() : frac.start()].strip() == "":
             whole = _to_fraction(num.group())  # a mixed number like 33\frac{1}{3}
             if whole is not None:
@@ -104,8 +127,8 @@ def first_number(segment: str) -> str | None:
     parsed = _to_fraction(num.group())
     if parsed is None:
         return None
-    if slash and int(slash.group(1)) != 0 and "." not in num.group():
-        parsed = parsed / int(slash.group(1))
+    if slash and int(slash.group(1)[:12]) != 0 and "." not in num.group():
+        parsed = parsed / int(slash.group(1)[:12])
     value = parsed
     return _canonical(value)
 
@@ -141,8 +164,8 @@ def boxed_contents(text: str) -> list[tuple[int, str]]:
         i = text.find("\\boxed", start)
         if i < 0:
             return out
-        j = text.find("{", i)
-        if j < 0 or j - i > 8:
+        j = text.find("{", i, i + 9)  # bounded: "\\boxed" a thousand times must stay linear
+        if j < 0:
             start = i + 6
             continue
         depth, k = 0, j
@@ -200,6 +223,8 @@ def extract_answer(completion: str) -> Extraction:
                 continue
             # The number must come first in the segment, not after a sentence of words.
             head = segment.lstrip(" \t:*$\\")
+            if head.startswith(("frac{", "dfrac{", "boxed{")):
+                head = "\\" + head  # the backslash stripped above belongs to the LaTeX command
             if (
                 head[:1].isdigit()
                 or head[:1] in "-."
@@ -220,19 +245,60 @@ def extract_answer(completion: str) -> Extraction:
     return Extraction(value, "last_number" if value is not None else "none")
 
 
+def check_reference(reference: str) -> str:
+    """The reference answer as given, if it can be compared with an answer.
+
+    Raises:
+        DataError: a number too large to compare (``1e999``, a 400-digit integer).
+    """
+    text = reference.replace(",", "").strip()
+    try:
+        value = float(text)  # float() has no digit limit: "1"*5000 is inf, never an error
+    except ValueError:
+        return reference  # not a number: compared as text
+    if not math.isfinite(value) or (len(text) > _MAX_DIGITS and value != 0):
+        raise DataError(
+            f"reference {reference[:40]!r} is not a number an answer can be compared with: "
+            "fix the dataset's reference answer"
+        )
+    return reference
+
+
 def is_correct(extracted: str | None, reference: str) -> bool:
-    """Numeric comparison with a relative tolerance of 1e-6 (``4.00`` equals ``4``)."""
+    """Numeric comparison with a relative tolerance of 1e-6 (``4.00`` equals ``4``), exact in
+    fractions so that no answer, however long, overflows a float."""
     if extracted is None:
         return False
     a, b = _to_fraction(extracted), _to_fraction(reference.replace(",", "").strip())
     if a is None or b is None:
         return extracted.strip() == reference.strip()
-    return math.isclose(float(a), float(b), rel_tol=1e-6, abs_tol=1e-9)
+    return abs(a - b) <= max(Fraction(1, 10**6) * max(abs(a), abs(b)), Fraction(1, 10**9))
+
+
+def aisbench_non_reasoning(text: str) -> str:
+    """AISBench's ``extract_non_reasoning_content``: the text after the last ``</think>`` when
+    there is no ``<think>``, otherwise the text with every ``<think>…</think>`` pair (shortest
+    match) removed, stripped. Written with ``find`` instead of its ``<think>(.*?)</think>``
+    regex, which goes quadratic on many unclosed ``<think>``; the result is the same."""
+    if "<think>" not in text and "</think>" in text:
+        return text.split("</think>")[-1].strip()
+    parts: list[str] = []
+    pos = 0
+    while (i := text.find("<think>", pos)) >= 0:
+        j = text.find("</think>", i + 7)
+        if j < 0:
+            break  # no later "</think>" closes this or any later "<think>"
+        parts.append(text[pos:i])
+        pos = j + 8
+    parts.append(text[pos:])
+    return "".join(parts).strip()
 
 
 def aisbench_extract(completion: str) -> str | None:
-    """AISBench / OpenCompass ``gsm8k_postprocess`` (None where they return "NULL")."""
-    nums = _AIS_NUM.findall(completion.split("Question:")[0])
+    """AISBench's pipeline for GSM8K: ``extract_non_reasoning_content``, then OpenCompass's
+    ``gsm8k_postprocess`` (None where it returns "NULL")."""
+    text = aisbench_non_reasoning(completion[:MAX_CHARS])
+    nums = _AIS_NUM.findall(text.split("Question:")[0])
     return nums[-1] if nums else None
 
 
@@ -253,11 +319,13 @@ def failure_rate(extractions: Iterable[Extraction]) -> float:
 
 
 def grade_record(record: dict[str, Any]) -> dict[str, Any]:
+    """Raises DataError for a reference no answer can be compared with."""
+    reference = check_reference(str(record["reference"]))
     ex = extract_answer(str(record["completion"]))
     return {
         **record,
         "extracted": ex.value,
-        "correct": is_correct(ex.value, str(record["reference"])),
+        "correct": is_correct(ex.value, reference),
     }
 
 
@@ -275,14 +343,19 @@ def grade_lines(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, Any]]]:
         for key in ("completion", "reference"):
             if key not in rec:
                 raise DataError(f"line {n}: missing {key!r}")
-        yield n, grade_record(rec)
+        try:
+            yield n, grade_record(rec)
+        except DataError as exc:
+            raise DataError(f"line {n}: {exc}") from exc
 
 
 __all__ = [
     "Extraction",
     "aisbench_correct",
     "aisbench_extract",
+    "aisbench_non_reasoning",
     "boxed_contents",
+    "check_reference",
     "cut_runon",
     "drop_think",
     "extract_answer",

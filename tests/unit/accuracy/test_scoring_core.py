@@ -89,7 +89,77 @@ def test_grade_lines_adds_fields_and_names_bad_lines() -> None:
 @given(st.text(alphabet=st.characters(codec="utf-8"), max_size=3000))
 def test_extraction_never_raises(text: str) -> None:
     ex = extract_answer(text)
-    assert ex.value is None or float(ex.value) == float(ex.value)
+    # a value is always a number the comparison accepts as equal to itself written as a float
+    assert ex.value is None or is_correct(ex.value, ex.value)
+    assert ex.rule in (
+        "boxed",
+        "the_answer_is",
+        "final_answer",
+        "hashes",
+        "answer_colon",
+        "last_number",
+        "none",
+        "none_think_unfinished",
+    )
+
+
+# words with digits but no marker: no '#', '\\', '<', ':' or capitals ("Question:", "A:")
+_FILLER = st.text(alphabet="abcdefghijklmnopqrstuvwxyz 0123456789,.\n", max_size=300)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    _FILLER,
+    st.integers(-(10**6), 10**9),
+    st.integers(-(10**6), 10**9),
+    _FILLER,
+    st.sampled_from(["The answer is ", "#### "]),
+)
+def test_the_last_marker_gives_the_answer_whatever_surrounds_it(
+    before: str, earlier: int, n: int, after: str, marker: str
+) -> None:
+    # an earlier marker and numbers before and after must not win over the last marker
+    text = f"{before}\nThe answer is {earlier}.\n{marker}{n}.\n\n{after.replace('.', ' ')}"
+    assert extract_answer(text).value == str(n)
+
+
+@pytest.mark.parametrize(
+    "completion",
+    [
+        "\\boxed{" + "1" * 310 + "}",  # OverflowError in is_correct before
+        "\\boxed{\\frac{1}{0}}",  # ZeroDivisionError before
+        "So we get " + "9" * 400,  # OverflowError before
+        "#### " + "7" * 5000,  # ValueError (int() digit limit) before
+        "\\frac{" + "3" * 5000 + "}{7}",
+    ],
+)
+def test_hostile_answers_grade_as_incorrect(completion: str) -> None:
+    ex = extract_answer(completion)
+    assert not is_correct(ex.value, "5")
+    out = list(grade_lines([json.dumps({"completion": completion, "reference": "5"})]))
+    assert out[0][1]["correct"] is False
+
+
+def test_a_latex_fraction_after_a_marker_keeps_its_backslash() -> None:
+    # graded as 2 and 4 before (the backslash was stripped before testing for \\frac)
+    assert extract_answer("The answer is \\frac{1}{2}.").value == "0.5"
+    assert extract_answer("#### \\frac{3}{4}").value == "0.75"
+
+
+def test_a_reference_too_large_to_compare_is_a_data_error() -> None:
+    with pytest.raises(DataError, match="line 1: reference '1e999'"):
+        list(grade_lines(['{"completion": "#### 5", "reference": "1e999"}']))
+    with pytest.raises(DataError, match="reference"):
+        list(grade_lines([json.dumps({"completion": "#### 5", "reference": "1" * 400})]))
+
+
+def test_aisbench_score_drops_reasoning_as_aisbench_does() -> None:
+    # AISBench's model configs run extract_non_reasoning_content before gsm8k_postprocess
+    assert aisbench_extract("<think>so 3+4 is 7</think>The answer is 12") == "12"
+    assert aisbench_extract("thinking 7</think>The answer is 12") == "12"
+    assert aisbench_extract("A <think>7</think> B 12 <think>9</think> C") == "12"
+    assert aisbench_extract("<think>still thinking 7") == "7"  # unclosed: kept, as AISBench does
+    assert extract_answer("<think>so 3+4 is 7</think>The answer is 12").value == "12"
 
 
 def test_long_adversarial_lines_are_fast() -> None:
