@@ -89,6 +89,9 @@ class AccuracyResult(StageResult):
     aisbench_correct: int = 0
     aisbench_accuracy: float | None = None
     extraction_failures: int = 0
+    # answered, but the grader failed on the answer (a bug of ours, recorded with its reason);
+    # left out of the accuracy like errors, and never asked again on resume
+    ungradeable: int = 0
     rules: dict[str, int] = {}
     resumed_items: int = 0
     wall_time_s: float = 0.0
@@ -225,14 +228,20 @@ async def _run(
                     }
                     try:
                         ans = await _ask(client, model, it, cfg)
-                        rec.update(ans)
-                        rec.update(task.grade(it, ans["completion"]))
                     except EndpointError as exc:
                         rec["error"] = str(exc)
+                    else:
+                        rec.update(ans)
+                        try:
+                            rec.update(task.grade(it, ans["completion"]))
+                        except Exception as exc:
+                            # a grader bug must not end the eval, nor be asked again on resume:
+                            # the answer is kept, marked ungradeable with the reason
+                            rec["ungradeable"] = f"{type(exc).__name__}: {exc}"[:500]
                     out.write(rec)
                     records[it.index] = rec
                     if progress is not None:
-                        graded = [r for r in records.values() if "error" not in r]
+                        graded = [r for r in records.values() if _graded(r)]
                         progress(
                             len(records), len(items), sum(bool(r.get("correct")) for r in graded)
                         )
@@ -244,6 +253,10 @@ async def _run(
             wall = time.perf_counter() - t0
         retried = client.retried
     return [records[i] for i in sorted(records)], {it.index for it in todo}, wall, retried
+
+
+def _graded(rec: dict[str, Any]) -> bool:
+    return "error" not in rec and "ungradeable" not in rec
 
 
 def session_throughput(records: list[dict[str, Any]], asked: set[int], wall: float) -> float | None:
@@ -316,15 +329,17 @@ def _judge_reference(res: AccuracyResult, cfg: AccuracyConfig) -> tuple[Status, 
 
 
 def summarise(records: list[dict[str, Any]], cfg: AccuracyConfig) -> AccuracyResult:
-    graded = [r for r in records if "error" not in r]
+    graded = [r for r in records if _graded(r)]
     n, k = len(graded), sum(1 for r in graded if r.get("correct"))
+    ungradeable = sum(1 for r in records if "error" not in r and "ungradeable" in r)
     task = get_task(cfg.task)
     res = AccuracyResult(
         config=cfg,
         items=len(records),
         answered=n,
         correct=k,
-        errors=len(records) - n,
+        ungradeable=ungradeable,
+        errors=len(records) - n - ungradeable,
         dataset_name=task.title,
         stop_sequences=task.stop,
     )
@@ -350,6 +365,12 @@ def summarise(records: list[dict[str, Any]], cfg: AccuracyConfig) -> AccuracyRes
             f"accuracy {res.accuracy:.2%} (95% CI {res.ci_low:.2%}–{res.ci_high:.2%}) on {n} items; "
             "no reference score given to judge against"
             + (f"; {res.errors} items failed with errors" if res.errors else "")
+        )
+    if ungradeable:
+        if res.status == Status.PASS:
+            res.status = Status.WARN
+        res.reason += (
+            f"; {ungradeable} answers could not be graded (see 'ungradeable' in accuracy.jsonl)"
         )
     return res
 

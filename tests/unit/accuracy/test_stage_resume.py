@@ -61,3 +61,38 @@ def test_session_throughput_by_asked_indices() -> None:
     assert session_throughput(recs, {0, 2}, 2.0) == 50.0  # item 0's 100 tokens; 2 failed
     assert session_throughput(recs, set(), 2.0) is None
     assert session_throughput(recs, {1}, 0.0) is None
+
+
+def test_a_hostile_answer_is_graded_and_a_grader_bug_is_recorded_not_asked_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = _dataset(tmp_path, 3)
+    cfg = AccuracyConfig(dataset=str(data), concurrency=1)
+    jsonl = tmp_path / "accuracy.jsonl"
+    asked: list[int] = []
+    # item 0: 310 ones in \boxed{} (OverflowError before); item 1: a fraction over zero
+    answers = {0: "\\boxed{" + "1" * 310 + "}", 1: "\\boxed{\\frac{1}{0}}", 2: "The answer is 2"}
+
+    async def fake_ask(client: Any, model: str, item: Item, c: AccuracyConfig) -> dict[str, Any]:
+        asked.append(item.index)
+        return {"completion": answers[item.index], "finish_reason": "stop", "completion_tokens": 5}
+
+    monkeypatch.setattr(stage, "_ask", fake_ask)
+    task = stage.get_task(cfg.task)
+    real_grade = task.grade
+
+    def grade(item: Item, completion: str) -> dict[str, Any]:
+        if item.index == 2:  # a grader bug on a plain answer
+            raise IndexError("list index out of range")
+        return real_grade(item, completion)
+
+    monkeypatch.setattr(type(task), "grade", lambda self, item, completion: grade(item, completion))
+    res = run_accuracy("http://127.0.0.1:9", "m", jsonl, config=cfg)
+    assert (res.items, res.answered, res.correct, res.ungradeable, res.errors) == (3, 2, 0, 1, 0)
+    assert res.status.value == "warn" and "1 answers could not be graded" in res.reason
+    recs = {r["index"]: r for r in map(json.loads, jsonl.read_text().splitlines())}
+    assert recs[0]["correct"] is False and recs[1]["correct"] is False
+    assert recs[2]["ungradeable"] == "IndexError: list index out of range"
+    asked.clear()
+    again = run_accuracy("http://127.0.0.1:9", "m", jsonl, config=cfg)
+    assert asked == [] and again.resumed_items == 3 and again.ungradeable == 1
