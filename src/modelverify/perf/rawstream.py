@@ -38,6 +38,21 @@ OnEvent = Callable[[dict[str, Any], float], None]
 OnContent = Callable[[float], None]
 
 _HEAD, _BODY, _DONE = 0, 1, 2
+_HEX = frozenset(b"0123456789abcdefABCDEF")
+# a chunk-size line (size and extensions) and a pending SSE event longer than these are a broken
+# or hostile server, not a stream: bounded so that no input makes a read cost more than its bytes
+_MAX_SIZE_LINE = 4096
+_MAX_EVENT = 4 << 20
+
+
+def _chunk_size(line: bytes) -> int | None:
+    """The size of a chunk-size line (``1a``, ``1a;name=value``), or None when it is not one:
+    ``int(x, 16)`` alone would take ``-6`` (which moved the read position back: a hang), ``+6``,
+    ``0x6`` and ``6_0``."""
+    digits = line.split(b";", 1)[0].rstrip(b" \t")
+    if not 0 < len(digits) <= 16 or not _HEX.issuperset(digits):
+        return None
+    return int(digits, 16)
 
 
 class _Request:
@@ -91,6 +106,7 @@ class _Conn(asyncio.Protocol):
         self.need_crlf = False
         self.cbuf = b""
         self.sse = b""
+        self.cr = False  # the last read ended with the CR of a CRLF
         self.error_body = b""
 
     # -- asyncio.Protocol ------------------------------------------------------------------
@@ -143,7 +159,12 @@ class _Conn(asyncio.Protocol):
     def _parse_head(self, head: bytes, req: _Request) -> None:
         lines = head.split(b"\r\n")
         parts = lines[0].split(b" ", 2)
-        if len(parts) < 2 or not parts[0].startswith(b"HTTP/") or not parts[1].isdigit():
+        if (
+            len(parts) < 2
+            or not parts[0].startswith(b"HTTP/")
+            or len(parts[1]) != 3
+            or not parts[1].isdigit()
+        ):
             raise EndpointError(f"POST {req.path}: not an HTTP response: {lines[0][:80]!r}")
         self.status = int(parts[1])
         te = cl = b""
@@ -156,8 +177,10 @@ class _Conn(asyncio.Protocol):
                 cl = value.strip()
         if b"chunked" in te:
             self.mode = "chunked"
-        elif cl.isdigit():
+        elif cl.isdigit() and len(cl) <= 18:
             self.mode, self.remaining = "length", int(cl)
+        elif cl:
+            raise EndpointError(f"POST {req.path}: malformed content-length: {cl[:40]!r}")
         else:
             self.mode = "close"
 
@@ -175,16 +198,22 @@ class _Conn(asyncio.Protocol):
                 if need_crlf:
                     if n - pos < 2:
                         break
+                    if not buf.startswith(b"\r\n", pos):
+                        raise EndpointError(f"POST {req.path}: a chunk does not end with CRLF")
                     pos += 2
                     need_crlf = False
                 if remaining == 0:
-                    j = buf.find(b"\r\n", pos)
+                    j = buf.find(b"\r\n", pos, pos + _MAX_SIZE_LINE)
                     if j < 0:
+                        if n - pos >= _MAX_SIZE_LINE:
+                            raise EndpointError(f"POST {req.path}: chunk-size line too long")
                         break
-                    try:
-                        remaining = int(buf[pos:j], 16)
-                    except ValueError:  # a chunk extension (";name=value")
-                        remaining = int(buf[pos:j].split(b";", 1)[0], 16)
+                    size = _chunk_size(buf[pos:j])
+                    if size is None:
+                        raise EndpointError(
+                            f"POST {req.path}: malformed chunk size: {bytes(buf[pos:j][:40])!r}"
+                        )
+                    remaining = size
                     pos = j + 2
                     if remaining == 0:
                         ended = True
@@ -213,14 +242,21 @@ class _Conn(asyncio.Protocol):
         if self.status >= 300:
             self.error_body += data[: 4096 - len(self.error_body)]
             return
-        sse = self.sse + data if self.sse else data
-        if b"\r" in sse:
-            sse = sse.replace(b"\r\n", b"\n")
+        if self.cr:  # a CRLF split between two reads
+            data, self.cr = b"\r" + data, False
+        if data.endswith(b"\r"):
+            data, self.cr = data[:-1], True
+        if b"\r" in data:
+            data = data.replace(b"\r\n", b"\n")
+        held = len(self.sse)
+        sse = self.sse + data if held else data
         start = 0
+        # the bytes held from the last read hold no event end: look only at the new ones
+        find_from = held - 1 if held else 0
         on_content = req.on_content
         tpl = req.template if on_content is not None else None
         while True:
-            end = sse.find(b"\n\n", start)
+            end = sse.find(b"\n\n", max(start, find_from))
             if end < 0:
                 break
             # the common event, one "data:" line that repeats the last content chunk with
@@ -245,6 +281,8 @@ class _Conn(asyncio.Protocol):
             if tpl is None and on_content is not None:
                 tpl = req.template
         self.sse = sse[start:]
+        if len(self.sse) > _MAX_EVENT:
+            raise EndpointError(f"POST {req.path}: an SSE event over {_MAX_EVENT >> 20} MiB")
 
     def _event(self, ev: bytes, t: float, req: _Request) -> None:
         if req.future.done():

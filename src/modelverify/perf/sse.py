@@ -13,15 +13,14 @@ from __future__ import annotations
 
 import json
 import json.decoder
-import json.scanner
 import re
 from collections.abc import Callable
 from typing import Any
 
-# the C scanner behind json.loads, called directly: json.loads(bytes) first runs a Python
-# detect_encoding and two wrapper calls, about half its time on a small chunk (typeshed
-# describes neither function's real signature)
-_scan: Callable[[str, int], tuple[Any, int]] = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[arg-type]
+# the documented JSONDecoder.raw_decode, called directly: json.loads(bytes) first runs a Python
+# detect_encoding and two wrapper calls, about half its time on a small chunk (raw_decode costs
+# 2.20 µs on a 170-byte vLLM chunk, the private json.scanner.make_scanner 2.15 µs)
+_raw_decode = json.JSONDecoder().raw_decode
 _scanstring: Callable[[str, int], tuple[str, int]] = json.decoder.scanstring  # type: ignore[attr-defined]
 
 # a JSON string body: printable ASCII except quote and backslash (the common token) ...
@@ -37,13 +36,14 @@ def parse_json(payload: bytes) -> Any:
     """``json.loads(payload)`` for a UTF-8 payload with no surrounding whitespace.
 
     Raises:
-        ValueError: the payload is not UTF-8 or not one JSON value.
+        ValueError: the payload is not UTF-8 or not one JSON value, or nests too deeply for
+            the C scanner (json.loads raises RecursionError there).
     """
     try:
         s = payload.decode()
-        obj, end = _scan(s, 0)
-    except StopIteration as exc:  # the scanner's way of saying "no value at this index"
-        raise ValueError(f"expecting a JSON value at {exc.value}") from None
+        obj, end = _raw_decode(s)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
     if end != len(s):
         raise ValueError(f"extra data at {end}")
     return obj
@@ -130,7 +130,9 @@ def content_template(payload: bytes, obj: Any) -> ContentTemplate | None:
     s = payload.decode()
     key = f'"{path[-1]}"'
     at = s.find(key)
-    while at >= 0:
+    tries = 8  # each try parses the payload twice: a chunk with a thousand keys stays linear
+    while at >= 0 and tries > 0:
+        tries -= 1
         q = at + len(key)
         while q < len(s) and s[q] in " \t\r\n:":
             q += 1

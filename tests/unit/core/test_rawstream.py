@@ -96,3 +96,53 @@ def test_failures_are_endpoint_errors_that_name_them(wire: bytes, message: str) 
     _, fut, _ = feed(wire, [7])
     exc = fut.exception()
     assert isinstance(exc, EndpointError) and message in str(exc), exc
+
+
+def _feed_within(wire: bytes, seconds: float = 5.0) -> asyncio.Future[float]:
+    """feed() in a thread, so that a parser that hangs fails the test instead of the suite."""
+    import threading
+
+    out: list[asyncio.Future[float]] = []
+    th = threading.Thread(target=lambda: out.append(feed(wire, [])[1]), daemon=True)
+    th.start()
+    th.join(seconds)
+    assert not th.is_alive(), "data_received did not return: the event loop would be blocked"
+    return out[0]
+
+
+CHUNKED_HEAD = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n"
+
+
+@pytest.mark.parametrize(
+    ("wire", "message"),
+    [
+        # int("-6", 16) moved the read position back: data_received never returned
+        (CHUNKED_HEAD + b"-6\r\n", "malformed chunk size: b'-6'"),
+        (CHUNKED_HEAD + b"+6\r\nabcdef\r\n", "malformed chunk size"),
+        (CHUNKED_HEAD + b"0x6\r\nabcdef\r\n", "malformed chunk size"),
+        (CHUNKED_HEAD + b"6_0\r\n", "malformed chunk size"),
+        (CHUNKED_HEAD + b"zz\r\n", "malformed chunk size"),
+        (CHUNKED_HEAD + b"f" * 400 + b"\r\n", "malformed chunk size"),
+        (CHUNKED_HEAD + b"1" * 5000, "chunk-size line too long"),
+        (CHUNKED_HEAD + b"3\r\nabcXY", "a chunk does not end with CRLF"),
+        # a 5,000-digit status code raised ValueError (int's digit limit), not a protocol error
+        (b"HTTP/1.1 " + b"2" * 5000 + b" OK\r\n\r\n", "not an HTTP response"),
+        (b"HTTP/1.1 2000 OK\r\n\r\n", "not an HTTP response"),
+        (b"HTTP/1.1 200 OK\r\ncontent-length: " + b"9" * 5000 + b"\r\n\r\n", "content-length"),
+        (b"HTTP/1.1 200 OK\r\ncontent-length: -5\r\n\r\n", "content-length"),
+        # deep nesting raised RecursionError from the JSON scanner
+        (CHUNKED_HEAD + chunked([b"data: " + b"[" * 100_000 + b"\n\n"]), "not JSON"),
+        (CHUNKED_HEAD + chunked([b"data: " + b"1" * 5000 + b"\n\n"]), "not JSON"),
+    ],
+)
+def test_a_malformed_response_is_a_protocol_error_for_that_request(
+    wire: bytes, message: str
+) -> None:
+    exc = _feed_within(wire).exception()
+    assert isinstance(exc, EndpointError) and message in str(exc), exc
+
+
+def test_an_event_without_end_is_refused_before_it_grows_without_bound() -> None:
+    part = b"data: " + b"x" * (1 << 20)
+    exc = _feed_within(CHUNKED_HEAD + chunked([part] * 5)).exception()
+    assert isinstance(exc, EndpointError) and "SSE event over 4 MiB" in str(exc)
