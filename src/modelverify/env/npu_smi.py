@@ -9,6 +9,7 @@ units stay npu-smi's (MB).
 
 from __future__ import annotations
 
+import math
 import re
 import shutil
 import subprocess
@@ -18,10 +19,10 @@ from modelverify.errors import ParseError
 from modelverify.results import Model
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-_PAIR = re.compile(r"(\S+)\s*/\s*(\S+)")
 _VERSION = re.compile(r"npu-smi\s+(\S+)\s+Version:\s*(\S+)")
 _NO_PROC = re.compile(r"No running processes found in NPU\s+(\d+)")
 _NULL = {"-", "NA", "N/A", ""}
+_DECIMAL = re.compile(r"[-+]?[0-9]+(?:\.[0-9]+)?")
 
 
 class NpuChip(Model):
@@ -92,15 +93,23 @@ def _num(
 ) -> int | float | None:
     if tok is None or tok in _NULL:
         return None
-    try:
-        return kind(float(tok)) if kind is int else float(tok)
-    except ValueError as exc:
-        raise ParseError(f"npu-smi: {tok!r} is not a number", line_no=line_no, line=line) from exc
+    # npu-smi prints short decimals: inf, 1e400 and 400-digit runs are no reading (and int(inf)
+    # raises OverflowError)
+    value = float(tok) if len(tok) <= 40 and _DECIMAL.fullmatch(tok) else math.nan
+    if not math.isfinite(value):
+        raise ParseError(f"npu-smi: {tok[:40]!r} is not a number", line_no=line_no, line=line)
+    return int(value) if kind is int else value
+
+
+def _id(tok: str) -> int | None:
+    """An id of ASCII digits (``str.isdigit`` also takes ``²``, which int() refuses)."""
+    return int(tok) if tok.isascii() and tok.isdigit() and len(tok) <= 18 else None
 
 
 def _tokens(cell: str) -> list[str]:
-    """Whitespace tokens, with ``a / b`` pairs kept as one ``a/b`` token."""
-    return _PAIR.sub(r"\1/\2", cell).split()
+    """Whitespace tokens, with ``a / b`` pairs kept as one ``a/b`` token (split and strip, not a
+    ``\\s*/\\s*`` regex: that one is quadratic on a long run of spaces)."""
+    return "/".join(part.strip() for part in cell.split("/")).split()
 
 
 def _split_pair(tok: str | None) -> tuple[str | None, str | None]:
@@ -148,7 +157,7 @@ def parse_npu_smi(text: str) -> NpuSmiInfo:
     pending: tuple[NpuChip, int] | None = None
     in_procs = False
     for n, line in table_lines(text):
-        if m := _VERSION.search(line):
+        if m := _VERSION.search(line[:1000]):
             info.npu_smi_version = m.group(2)
             continue
         s = line.strip()
@@ -176,7 +185,7 @@ def parse_npu_smi(text: str) -> NpuSmiInfo:
             )
             continue
         if in_procs:
-            if m := _NO_PROC.search(joined):
+            if m := _NO_PROC.search(joined[:1000]):
                 continue
             info.processes.append(_process(cells, n, line))
             continue
@@ -186,7 +195,7 @@ def parse_npu_smi(text: str) -> NpuSmiInfo:
             raise ParseError("npu-smi: a device row needs three cells", line_no=n, line=line)
         if pending is None:
             ids = cells[0].split()
-            if not ids or not ids[0].isdigit():
+            if not ids or _id(ids[0]) is None:
                 raise ParseError(
                     "npu-smi: expected 'NPU-id Name' in the first cell", line_no=n, line=line
                 )
@@ -198,16 +207,16 @@ def parse_npu_smi(text: str) -> NpuSmiInfo:
         else:
             chip = pending[0]
             ids = cells[0].split()
-            if not ids or not ids[0].isdigit():
+            if not ids or _id(ids[0]) is None:
                 raise ParseError(
                     "npu-smi: expected the chip id in the first cell", line_no=n, line=line
                 )
-            chip.chip_id = int(ids[0])
-            if len(ids) > 1 and ids[1].isdigit():
+            chip.chip_id = _id(ids[0])
+            if len(ids) > 1 and _id(ids[1]) is not None:
                 if second_id == "phy":
-                    chip.phy_id = int(ids[1])
+                    chip.phy_id = _id(ids[1])
                 elif second_id == "device":
-                    chip.device_id = int(ids[1])
+                    chip.device_id = _id(ids[1])
             # An Atlas 200I A2 (310B4) prints Bus-Id "NA": no PCIe bus, not an address.
             chip.bus_id = None if cells[1] in _NULL else cells[1]
             _assign(chip, head2, cells[2], n, line)
@@ -222,7 +231,7 @@ def parse_npu_smi(text: str) -> NpuSmiInfo:
 
 def _process(cells: list[str], n: int, line: str) -> NpuProcess:
     ids = cells[0].split()
-    if len(cells) < 4 or not ids or not ids[0].isdigit():
+    if len(cells) < 4 or not ids or _id(ids[0]) is None:
         raise ParseError("npu-smi: cannot read this process row", line_no=n, line=line)
     pid = _num(cells[1], int, n, line)
     if pid is None:
@@ -230,7 +239,7 @@ def _process(cells: list[str], n: int, line: str) -> NpuProcess:
     mem = _num(cells[3].split()[0] if cells[3] else None, int, n, line)
     return NpuProcess(
         npu_id=int(ids[0]),
-        chip_id=int(ids[1]) if len(ids) > 1 and ids[1].isdigit() else None,
+        chip_id=_id(ids[1]) if len(ids) > 1 else None,
         pid=int(pid),
         name=cells[2] or None,
         memory_mb=None if mem is None else int(mem),
@@ -247,19 +256,19 @@ def parse_npu_smi_mapping(text: str) -> list[NpuChipMapping]:
             has_phy = "Phy" in line  # A3: "NPU ID  Chip ID  Chip Logic ID  Chip Phy-ID  Chip Name"
             continue
         toks = line.split()
-        if len(toks) < 3 or not toks[0].isdigit() or not toks[1].isdigit():
+        if len(toks) < 3 or _id(toks[0]) is None or _id(toks[1]) is None:
             continue
         fields = toks[2:4] if has_phy else toks[2:3]
         for f in fields:
-            if not (f.isdigit() or f in _NULL):
+            if not (_id(f) is not None or f in _NULL):
                 raise ParseError("npu-smi -m: the logic id is not a number", line_no=n, line=line)
         name_at = 4 if has_phy else 3
         out.append(
             NpuChipMapping(
                 npu_id=int(toks[0]),
                 chip_id=int(toks[1]),
-                logic_id=int(toks[2]) if toks[2].isdigit() else None,
-                phy_id=int(toks[3]) if has_phy and toks[3].isdigit() else None,
+                logic_id=_id(toks[2]),
+                phy_id=_id(toks[3]) if has_phy and len(toks) > 3 else None,
                 name=" ".join(toks[name_at:]) or None,
             )
         )

@@ -8,6 +8,7 @@ logs pasted from machines the user cannot run on. Units stay nvidia-smi's (MiB);
 
 from __future__ import annotations
 
+import math
 import re
 import shutil
 import subprocess
@@ -28,7 +29,11 @@ _PROC = re.compile(
 )
 # the MIG table's first cell: GPU, GPU instance, compute instance, MIG device index
 _MIG_IDS = re.compile(r"^(\d+)\s+(\d+)\s+(\d+)\s+(\d+)$")
-_MIB_PAIR = re.compile(r"(\d+)MiB\s*/\s*(\d+)MiB")
+# (?<!\d) / (?<!\S): a match starts only where a digit or token run starts, so a long run
+# without a match is read once, not once per position (quadratic)
+_MIB_PAIR = re.compile(r"(?<!\d)(\d+)MiB\s*/\s*(\d+)MiB")
+_POWER = re.compile(r"(?<!\S)(\S+)\s*/\s*(\S+)\s*$")
+_PAIR = re.compile(r"(?<!\S)(\S+)\s*/\s*(\S+)")
 # rows of the process table that carry no process: its column heads and the empty notice
 _PROC_NOT_DATA = re.compile(r"^(GPU\s+GI\s+CI\b|ID\s+ID\b|Usage$|No running processes found)")
 
@@ -92,15 +97,23 @@ def _num(tok: str | None) -> float | None:
     tok = tok.strip().rstrip("%WCMiB").strip()
     if tok in _NULL:
         return None
+    if len(tok) > 40:  # a 400-digit number is no reading
+        return None
     try:
-        return float(tok)
+        value = float(tok)
     except ValueError:
         return None
+    return value if math.isfinite(value) else None  # inf, 1e400: int() of them would raise
 
 
 def _int(tok: str | None) -> int | None:
     v = _num(tok)
     return None if v is None else int(v)
+
+
+def _id(tok: str) -> int | None:
+    """An index of ASCII digits (``str.isdigit`` also takes ``²``, which int() refuses)."""
+    return int(tok) if tok.isascii() and tok.isdigit() and len(tok) <= 18 else None
 
 
 def _first(cell: str) -> str | None:
@@ -138,7 +151,7 @@ def parse_nvidia_smi(text: str) -> NvidiaSmiInfo:
             )
 
     for n, line in table_lines(text):
-        if m := _HEADER.search(line):
+        if m := _HEADER.search(line[:1000]):
             smi, drv, cuda = m.groups()
             # a version with no digit is one the author masked ("xxx.xx.xx"): unknown
             info.nvidia_smi_version, info.driver_version, info.cuda_version = (
@@ -183,7 +196,7 @@ def _gpu_row(
     if pending is None:
         if toks[0] == "Fan":  # the column heads' second row
             return None
-        if len(cells) < 3 or not toks[0].isdigit():
+        if len(cells) < 3 or _id(toks[0]) is None:
             raise ParseError(
                 "nvidia-smi: expected a GPU row ('index name … | bus id | …')", line_no=n, line=line
             )
@@ -194,8 +207,8 @@ def _gpu_row(
         return gpu, n, line
     gpu = pending[0]
     fan, temp, perf = ([*toks, None, None, None])[:3]
-    power = re.search(r"(\S+)\s*/\s*(\S+)\s*$", cells[0])
-    mem = re.search(r"(\S+)\s*/\s*(\S+)", cells[1]) if len(cells) >= 3 else None
+    power = _POWER.search(cells[0])
+    mem = _PAIR.search(cells[1]) if len(cells) >= 3 else None
     if mem is None or temp is None:
         raise ParseError(
             "nvidia-smi: expected 'Fan Temp Perf Pwr' and 'used / total' memory",
@@ -231,8 +244,8 @@ def _mig_row(info: NvidiaSmiInfo, cells: list[str], n: int, line: str) -> None:
             gi_id=gi,
             ci_id=ci,
             mig_dev=dev,
-            memory_used_mib=int(mem.group(1)),
-            memory_total_mib=int(mem.group(2)),
+            memory_used_mib=_int(mem.group(1)),
+            memory_total_mib=_int(mem.group(2)),
         )
     )
 
@@ -249,9 +262,11 @@ def _process_row(info: NvidiaSmiInfo, cells: list[str], n: int, line: str) -> No
             line=line,
         )
     gpu, gi, ci, pid, kind, name, mem = m.groups()
+    if _id(gpu) is None or _id(pid) is None:
+        raise ParseError("nvidia-smi: a process row's GPU or PID is too long", line_no=n, line=line)
     info.processes.append(
         GpuProcess(
-            gpu=int(gpu),
+            gpu=_id(gpu),
             gi_id=_int(gi),
             ci_id=_int(ci),
             pid=int(pid),
@@ -275,10 +290,13 @@ def _csv_rows(text: str, width: int) -> list[list[str]]:
 def parse_query_gpu_csv(text: str) -> list[GpuRecord]:
     """``--query-gpu=GPU_FIELDS --format=csv,noheader,nounits`` output."""
     out = []
-    for r in _csv_rows(text, 12):
+    for n, r in enumerate(_csv_rows(text, 12), start=1):
+        index = _id(r[0])
+        if index is None:
+            raise ParseError("nvidia-smi csv: the GPU index is not a number", line_no=n, line=r[0])
         out.append(
             GpuRecord(
-                index=int(r[0]),
+                index=index,
                 name=r[1],
                 uuid=r[2],
                 memory_used_mib=_int(r[3]),
