@@ -3,6 +3,7 @@ ParseError, never OverflowError / ValueError, and never a quadratic regex."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
 
@@ -58,8 +59,6 @@ def test_long_cells_are_linear(size: int, filler: str) -> None:
     ):
         cell = filler * (size // len(filler))
         t0 = time.perf_counter()
-        try:
+        with contextlib.suppress(ParseError):
             parse(text.replace(anchor, anchor + cell, 1))
-        except ParseError:
-            pass
         assert time.perf_counter() - t0 < 1.0
