@@ -7,6 +7,7 @@ last statement of a setting wins (vLLM often logs a feature as enabled, then tur
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import datetime
 
@@ -176,6 +177,17 @@ def _int(v: str | None) -> int | None:
         return None
 
 
+def _float(v: str | None) -> float | None:
+    """A ``[\\d.]+`` capture as a finite float, or None ("1.2.3", a 400-digit run)."""
+    if v is None or len(v) > 40:
+        return None
+    try:
+        x = float(v)
+    except ValueError:
+        return None
+    return x if math.isfinite(x) else None
+
+
 def _bool(v: str | None) -> bool | None:
     return {"True": True, "False": False}.get(v or "")
 
@@ -210,7 +222,7 @@ def _apply_config(f: VllmLogFacts, cfg: str) -> None:
     if m := _CUDAGRAPH.search(cfg):
         f.cudagraph_mode = m.group(1)
     if m := _LEVEL_KEY.search(cfg):
-        f.compilation_level = int(m.group(1) or m.group(2) or m.group(3))
+        f.compilation_level = _int(m.group(1) or m.group(2) or m.group(3))
     if mnbt := _int(config_value(cfg, "max_num_batched_tokens")):
         f.max_num_batched_tokens = mnbt
 
@@ -238,8 +250,8 @@ def parse_vllm_log(text: str) -> VllmLogFacts:
             first_ts = _ts(stamp)
         if m := _RANK.search(msg):
             r = Rank(
-                rank=int(m.group(1)),
-                world_size=int(m.group(2)),
+                rank=_int(m.group(1)) or 0,
+                world_size=_int(m.group(2)) or 0,
                 groups={g: _int(v) for g, v in _GROUP.findall(m.group(3))},
             )
             if all(x.rank != r.rank for x in f.ranks):
@@ -262,14 +274,14 @@ def parse_vllm_log(text: str) -> VllmLogFacts:
                     m.group(1), f.platform
                 )
         if m := _CONC.search(msg):
-            f.max_concurrency = float(m.group(2))
+            f.max_concurrency = _float(m.group(2))
             f.max_concurrency_tokens_per_request = _int(m.group(1))
         if m := _BLOCKS.search(msg):
             f.gpu_blocks, f.cpu_blocks = _int(m.group(1)), _int(m.group(2))
         if "non-default args" in msg and (m := _NONDEFAULT_MNBT.search(msg)):
-            f.max_num_batched_tokens = int(m.group(1))
+            f.max_num_batched_tokens = _int(m.group(1))
         if m := _CHUNKED_ON.search(msg):
-            f.chunked_prefill_enabled, f.max_num_batched_tokens = True, int(m.group(1))
+            f.chunked_prefill_enabled, f.max_num_batched_tokens = True, _int(m.group(1))
         elif "chunked prefill" in msg.lower() and any(
             w in msg.lower() for w in ("disabl", "not supported", "turning off")
         ):
@@ -290,19 +302,19 @@ def parse_vllm_log(text: str) -> VllmLogFacts:
         elif "npu not support graph capture" in msg.lower():
             f.acl_graph, f.platform = "disabled (eager)", "npu"
         if m := _WEIGHTS.search(msg):
-            f.timings.weights_loaded_s = float(m.group(1))
+            f.timings.weights_loaded_s = _float(m.group(1))
         if m := _INIT.search(msg):
-            f.timings.init_engine_s = float(m.group(1))
+            f.timings.init_engine_s = _float(m.group(1))
         if m := _GRAPH.search(msg):
-            f.timings.graph_capture_s = float(m.group(1))
+            f.timings.graph_capture_s = _float(m.group(1))
             mem = _GRAPH_MEM.search(msg)
             f.graph_capture = GraphCapture(
                 captured=True,
-                seconds=float(m.group(1)),
-                memory_gib=float(mem.group(2)) if mem else None,
+                seconds=_float(m.group(1)),
+                memory_gib=_float(mem.group(2)) if mem else None,
             )
         if m := _COMPILE.search(msg):
-            f.timings.torch_compile_s = float(m.group(1))
+            f.timings.torch_compile_s = _float(m.group(1))
         if m := _URL.search(msg):
             f.api_server_url = m.group(1).rstrip(".,")
         if "Application startup complete" in msg and not f.startup_complete:

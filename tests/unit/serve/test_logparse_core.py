@@ -260,3 +260,24 @@ def test_torch_cpp_error_after_start_up_is_the_post_startup_error() -> None:
     assert f.post_startup_error == "SelfAttentionOperation setup failed!"
     # the "[rankN]:[W...]" warnings during graph capture are not errors
     assert root_cause_line("\n".join(read(DATA / name).splitlines()[:300])) is None
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "INFO 12-01 10:00:00 [default_loader.py:267] Loading weights took 1.2.3 s",
+        "INFO 12-01 10:00:00 [gpu_model_runner.py:1] Graph capturing finished in 4.5.6 secs, took 0.1.2 GiB",
+        "INFO 12-01 10:00:00 [x.py:1] Maximum concurrency for 2,048 tokens per request: 1.2.3x",
+        "INFO 12-01 10:00:00 [x.py:1] init engine (profile, create kv cache, warmup model) took "
+        + "9" * 400
+        + " s",
+        "INFO 12-01 10:00:00 [x.py:1] Chunked prefill is enabled with max_num_batched_tokens="
+        + "7" * 5000,
+    ],
+)
+def test_a_number_capture_that_is_no_number_is_absent_not_a_crash(line: str) -> None:
+    # float("1.2.3") and int() of 5,000 digits raised ValueError before
+    facts = parse_vllm_log(line)
+    t = facts.timings
+    assert t.weights_loaded_s is None and t.graph_capture_s is None and t.init_engine_s is None
+    assert facts.max_concurrency is None and facts.max_num_batched_tokens is None
