@@ -15,4 +15,4 @@ export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 "$VENV/bin/ruff" check src tests
 "$VENV/bin/ruff" format --check src tests
 "$VENV/bin/mypy" src/modelverify
-"$VENV/bin/pytest" -q tests "$@"
+"$VENV/bin/pytest" -q --durations=25 tests "$@"

@@ -44,7 +44,9 @@ def demo_model(engine_python: str) -> Path:
     return ensure_demo_model(engine_python)
 
 
-@pytest.fixture(scope="session")
+# module scope: the engine stops after the module that uses it (tests/e2e/test_stages.py, the
+# only one), instead of idling through the rest of the suite
+@pytest.fixture(scope="module")
 def served(
     engine_python: str, demo_model: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Served]:
@@ -53,7 +55,8 @@ def served(
         model=str(demo_model),
         args=list(DEMO_ARGS),
         env=dict(DEMO_ENV),
-        startup_timeout_s=600,
+        # under the 600 s per-test limit, which counts this set-up: our error, with the log, wins
+        startup_timeout_s=400,
         log_path=log,
     )
     server = Server(find_engine(engine_python), cfg)

@@ -12,8 +12,6 @@ import pytest
 
 from modelverify.serve.procs import alive, descendants, session_members
 
-pytestmark = pytest.mark.engine
-
 SECTIONS_ZH = [
     "## 1. 环境检查",
     "## 2. 服务启动",
@@ -55,6 +53,7 @@ def test_bad_model_path_fails_fast_before_launch(tmp_path: Path) -> None:
     assert took < 10  # generous bound for a loaded CI box; the target is < 1 s
 
 
+@pytest.mark.engine
 def test_full_demo_run_writes_every_section(tmp_path: Path, demo_model: Path, browser) -> None:
     out = tmp_path / "run"
     proc = subprocess.run(
@@ -74,7 +73,7 @@ def test_full_demo_run_writes_every_section(tmp_path: Path, demo_model: Path, br
         ),
         capture_output=True,
         text=True,
-        timeout=1500,
+        timeout=570,
     )
     assert proc.returncode in (0, 1, 2), proc.stderr[-3000:]
     for stage in ("env", "compat", "serve", "api", "perf", "accuracy"):
@@ -136,6 +135,7 @@ STARTUP_FAILURES = {
 }
 
 
+@pytest.mark.engine
 @pytest.mark.parametrize("case", list(STARTUP_FAILURES), ids=list(STARTUP_FAILURES))
 def test_engine_that_dies_at_startup_gives_the_diagnosis_and_exit_1(
     tmp_path: Path, demo_model: Path, case: str
@@ -149,7 +149,7 @@ def test_engine_that_dies_at_startup_gives_the_diagnosis_and_exit_1(
         mv("run", "demo", "--stages", "env,serve,report", "--out", str(out), "--", *flags),
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=570,
         env={**os.environ, **env},
     )
     took = time.monotonic() - t0
@@ -171,6 +171,7 @@ def test_engine_that_dies_at_startup_gives_the_diagnosis_and_exit_1(
 THRESHOLD = "50"  # % (see below)
 
 
+@pytest.mark.engine
 def test_compare_two_demo_runs_and_a_degraded_one(tmp_path: Path, demo_model: Path) -> None:
     """Same settings -> no significant regression; --max-num-seqs 1 -> throughput regression.
 
@@ -193,7 +194,7 @@ def test_compare_two_demo_runs_and_a_degraded_one(tmp_path: Path, demo_model: Pa
             mv("run", "demo", "--stages", "serve,perf", "--out", str(out), *extra),
             capture_output=True,
             text=True,
-            timeout=900,
+            timeout=570,
         )
         assert (out / "perf.json").is_file(), proc.stderr[-2000:]
         runs[name] = out
@@ -225,11 +226,12 @@ def test_compare_two_demo_runs_and_a_degraded_one(tmp_path: Path, demo_model: Pa
     assert "concurrent output_throughput" in perf_slow["baseline_regressions"]
 
 
+@pytest.mark.engine
 def test_serve_command_alone(tmp_path: Path, demo_model: Path) -> None:
     """The serve stage as its own command: ready, log read, versions recorded, nothing left."""
     out = tmp_path / "serve"
     proc = subprocess.run(
-        mv("serve", "demo", "--out", str(out)), capture_output=True, text=True, timeout=900
+        mv("serve", "demo", "--out", str(out)), capture_output=True, text=True, timeout=570
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     serve = json.loads((out / "serve.json").read_text())

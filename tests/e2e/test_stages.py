@@ -89,7 +89,7 @@ def test_attach_with_base_url_launches_nothing(served, tmp_path: Path) -> None:
         ],
         capture_output=True,
         text=True,
-        timeout=900,
+        timeout=570,
     )
     assert proc.returncode in (0, 1, 2), proc.stderr[-2000:]
     assert not (out / "server.log").exists() and not (out / "server.json").exists()
@@ -150,7 +150,7 @@ def test_api_command_against_a_running_server(served, tmp_path: Path) -> None:
         ],
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=570,
     )
     # a failed check fails the stage, and a stage run alone exits 2 on a failure
     assert proc.returncode == 2, proc.stderr[-2000:]

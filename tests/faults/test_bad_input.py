@@ -161,7 +161,6 @@ def test_base_url_nobody_listens_on(tmp_path: Path) -> None:
     assert proc.returncode == 1 and "does not answer" in one_error_line(proc)
 
 
-@pytest.mark.engine
 def test_unknown_architecture_is_refused_before_launch(tmp_path: Path, demo_model: Path) -> None:
     """A class the installed vLLM's registry lacks: one line, compat.json kept, nothing launched."""
     model = tmp_path / "model"
@@ -183,7 +182,6 @@ def test_unknown_architecture_is_refused_before_launch(tmp_path: Path, demo_mode
     assert not (out / "server.json").exists()
 
 
-@pytest.mark.engine
 @pytest.mark.parametrize("visible", ["16", "0,3,99"], ids=["one-past-the-end", "one-of-three"])
 def test_device_index_out_of_range_is_refused_before_launch(
     tmp_path: Path, demo_model: Path, visible: str
