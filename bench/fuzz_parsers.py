@@ -120,8 +120,8 @@ def feed_stream(text: str) -> None:
 def sse_json(text: str) -> None:
     for ev in text.split("\n\n"):
         payload = ev.removeprefix("data: ").encode("utf-8", "surrogatepass")
-        try:
-            ref: Any = json.loads(payload)
+        try:  # the reference reads the UTF-8 text (json.loads(bytes) would also take UTF-16)
+            ref: Any = json.loads(payload.decode())
             ok = True
         except (ValueError, RecursionError):
             ok = False
@@ -213,12 +213,14 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
     OUT.mkdir(exist_ok=True)
-    print(f"{'parser':48} {'examples':>8} {'foreign exc':>11} {'slowest ms/100KB':>17}  input KB")
+    print(
+        f"{'parser':48} {'examples':>8} {'foreign exc':>11} {'slowest ms/100KB (re-timed)':>28}  input KB"
+    )
     for name, kind, fn in PARSERS:
         rng = random.Random(f"{args.seed}-{name}")
         pool = corpus(kind)
         bad: dict[str, int] = {}
-        worst, worst_kb = 0.0, 0.0
+        worst, worst_kb, worst_text = 0.0, 0.0, ""
         for _ in range(args.n):
             text = mutate(rng, rng.choice(pool))
             t0 = time.perf_counter()
@@ -235,8 +237,22 @@ def main() -> None:
             kb = max(len(text.encode("utf-8", "surrogatepass")), 1024) / 1024
             rate = dt * 1000 / (kb / 100)
             if rate > worst:
-                worst, worst_kb = rate, kb
-        print(f"{name:48} {args.n:>8} {sum(bad.values()):>11} {worst:>17.1f}  {worst_kb:.0f}")
+                worst, worst_kb, worst_text = rate, kb, text
+        # the slowest input timed again, best of 5: a pause of a loaded host is not the parser
+        best = float("inf")
+        for _ in range(5):
+            t0 = time.perf_counter()
+            try:
+                fn(worst_text)
+            except Exception:
+                pass
+            best = min(best, time.perf_counter() - t0)
+        again = best * 1000 / (worst_kb / 100)
+        (OUT / f"{kind}-slowest.txt").write_text(worst_text, errors="surrogatepass")
+        print(
+            f"{name:48} {args.n:>8} {sum(bad.values()):>11} {worst:>10.1f} ({again:.1f} again)"
+            f"  {worst_kb:.0f}"
+        )
         for key, count in bad.items():
             print(f"    {count} x {key}")
 
