@@ -181,3 +181,34 @@ def test_template_only_for_plain_content_chunks_and_an_unambiguous_slot() -> Non
     dup = b'{"choices": [{"text": " a", "text": " a", "finish_reason": null}]}'
     t = content_template(dup, json.loads(dup))
     assert t is not None and t.head.endswith(b'" a", "text": "')
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda kids: (
+        st.lists(kids, max_size=4) | st.dictionaries(st.text(max_size=5), kids, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    _JSON,
+    st.integers(0, 400),
+    st.sampled_from(["", "x", "}", "]", ",", "\\", '"', "[" * 3000, " 1", "\x00"]),
+)
+def test_parse_json_agrees_with_json_loads_on_valid_and_mutated_payloads(
+    value: object, at: int, junk: str
+) -> None:
+    text = json.dumps(value, separators=(",", ":"))
+    assert parse_json(text.encode()) == json.loads(text)
+    cut = at % (len(text) + 1)
+    bad = text[:cut] + junk + text[cut:]
+    try:
+        want = json.loads(bad)
+    except (ValueError, RecursionError):
+        with pytest.raises(ValueError):
+            parse_json(bad.encode())
+        return
+    assert parse_json(bad.encode()) == want
