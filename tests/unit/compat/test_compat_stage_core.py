@@ -38,7 +38,6 @@ def test_qwen3_moe_on_recorded_910b2c(shared_dir: Path) -> None:
     assert feats["tensor parallel"].status == Status.PASS
     # the config-only folder has no tokenizer: an honest warning, not a pass
     assert res.status == Status.WARN and "tokenizer" in res.reason
-    assert check_kv(res, res.memory.predicted_kv_tokens) is not None
 
 
 def test_kv_check_error_percent() -> None:
