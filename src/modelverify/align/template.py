@@ -156,6 +156,10 @@ class _ServerRefused(Exception):
     """The server answered a request with an error status."""
 
 
+class _BadAnswer(Exception):
+    """The server answered 200 with something that is not a tokenizer answer."""
+
+
 def _root(base_url: str) -> str:
     # /tokenize sits at the server root, next to /v1, not under it.
     return re.sub(r"/v1/?$", "", base_url.rstrip("/"))
@@ -186,16 +190,16 @@ def _post(http: httpx.Client, path: str, body: dict[str, Any]) -> dict[str, Any]
     try:
         data = resp.json()
     except ValueError as exc:
-        raise _ServerRefused(f"POST {path} answered with non-JSON: {resp.text[:200]!r}") from exc
+        raise _BadAnswer(f"POST {path} answered with non-JSON: {resp.text[:200]!r}") from exc
     if not isinstance(data, dict):
-        raise _ServerRefused(f"POST {path} answered with a JSON {type(data).__name__}")
+        raise _BadAnswer(f"POST {path} answered with a JSON {type(data).__name__}")
     return data
 
 
 def _ids(data: dict[str, Any], path: str) -> tuple[list[int], list[str] | None]:
     tokens = data.get("tokens")
     if not isinstance(tokens, list) or not all(isinstance(t, int) for t in tokens):
-        raise _ServerRefused(f"POST {path} answered without a list of token ids")
+        raise _BadAnswer(f"POST {path} answered without a list of token ids")
     strs = data.get("token_strs")
     if not (isinstance(strs, list) and all(isinstance(s, str) for s in strs)):
         strs = None
@@ -210,7 +214,7 @@ def _detokenize(http: httpx.Client, model_id: str, ids: list[int]) -> str:
     data = _post(http, "/detokenize", {"model": model_id, "tokens": ids})
     prompt = data.get("prompt")
     if not isinstance(prompt, str):
-        raise _ServerRefused("POST /detokenize answered without a prompt text")
+        raise _BadAnswer("POST /detokenize answered without a prompt text")
     return prompt
 
 
@@ -361,7 +365,7 @@ def check_served_template(
             ),
             template_source=template.source,
         )
-    except _ServerRefused as exc:
+    except (_ServerRefused, _BadAnswer) as exc:
         return TemplateCheck(
             status=Status.NOT_JUDGED,
             reason=f"the server's tokenizer endpoint gave no usable answer: {exc}",
