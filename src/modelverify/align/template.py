@@ -77,7 +77,8 @@ class LineDiff(Model):
 
 
 class TokenDiff(Model):
-    """The first token position where the two id lists part (None: that side has ended)."""
+    """The first token position where the two id lists part (0-based ``index``; None: that side
+    has ended)."""
 
     index: int
     local_id: int | None
@@ -270,7 +271,7 @@ def _one(
         ev.reason = f"same {len(ev.served_ids)} prompt tokens"
         return ev
     ev.status = Status.FAIL
-    where = f"token {ev.first_token.index}"
+    where = f"token {ev.first_token.index + 1}"  # 1-based, like the line
     if ev.first_line is not None:
         where = f"line {ev.first_line.line}, {where}"
     ev.reason = (
