@@ -1,0 +1,1 @@
+"""Numerical alignment: the served model against the checkpoint it claims to serve."""
