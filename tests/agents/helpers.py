@@ -32,7 +32,11 @@ def parse_cli(argv: list[str]) -> click.Command:
     parent: click.Context | None = None
     args = list(argv)
     while True:
-        ctx = cmd.make_context(name, args, parent=parent, resilient_parsing=False)
+        try:
+            ctx = cmd.make_context(name, args, parent=parent, resilient_parsing=False)
+        except click.exceptions.Exit as exc:  # --help / --version: parsed, and they stop there
+            assert exc.exit_code == 0
+            return cmd
         if not isinstance(cmd, click.Group):
             return cmd
         rest = [*ctx._protected_args, *ctx.args]
