@@ -9,7 +9,13 @@ from contextlib import contextmanager
 
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from modelverify import events
+
 Update = Callable[[int, int, int], None]
+
+
+def acc_text(done: int, correct: int) -> str:
+    return f"running accuracy {correct / max(done, 1):.1%}"
 
 
 @contextmanager
@@ -29,6 +35,7 @@ def accuracy_progress(say: Callable[[str], None]) -> Iterator[Update]:
             task = bar.add_task("accuracy", total=None, acc="")
 
             def update(done: int, total: int, correct: int) -> None:
+                events.progress("accuracy", done, total, "items", acc_text(done, correct))
                 bar.update(
                     task, completed=done, total=total, acc=f"acc {correct / max(done, 1):.1%}"
                 )
@@ -38,6 +45,7 @@ def accuracy_progress(say: Callable[[str], None]) -> Iterator[Update]:
     last = [-1]
 
     def update_lines(done: int, total: int, correct: int) -> None:
+        events.progress("accuracy", done, total, "items", acc_text(done, correct))
         step = done * 10 // max(total, 1)
         if step != last[0]:
             last[0] = step
@@ -69,6 +77,7 @@ def load_progress(say: Callable[[str], None], label: str = "perf") -> Iterator[U
             task = bar.add_task(label, total=None, tput="")
 
             def update(done: int, total: int, tokens: int) -> None:
+                events.progress(label, done, total, "requests", rate(tokens))
                 bar.update(task, completed=done, total=total, tput=rate(tokens))
 
             yield update
@@ -76,6 +85,7 @@ def load_progress(say: Callable[[str], None], label: str = "perf") -> Iterator[U
     last = [-1]
 
     def update_lines(done: int, total: int, tokens: int) -> None:
+        events.progress(label, done, total, "requests", rate(tokens))
         step = done * 10 // max(total, 1)
         if step != last[0]:
             last[0] = step

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from modelverify import __version__
+from modelverify import __version__, events
 from modelverify.client import watch_engine
 from modelverify.errors import ConfigError, EngineStartError, ModelVerifyError
 from modelverify.redact import redact_args, redact_env, redact_text
@@ -350,6 +350,7 @@ def execute(opts: RunOptions, say: Say = lambda s: print(s, file=sys.stderr)) ->
         },
     )
     say(f"run directory: {run_dir.path}")
+    events.run_started(run_dir.path, opts.model, list(opts.stages), opts.resume, __version__)
     _fetch_hub_dataset(opts, run_dir, kept, say)
     results: dict[str, StageResult] = {}
     server: Any = None
@@ -359,12 +360,14 @@ def execute(opts: RunOptions, say: Say = lambda s: print(s, file=sys.stderr)) ->
         results[res.stage] = res
         run_dir.write_model(f"{res.stage}.json", res)
         say(f"[{res.stage}] {res.status.value}: {res.reason}")
+        events.stage_ended(res, run_dir.file(f"{res.stage}.json"))
 
     def stage(name: str, fn: Callable[[], StageResult]) -> None:
         if name not in opts.stages:
             return
         if name in kept:
             say(f"[{name}] kept from the earlier run")
+            events.stage_kept(name, run_dir.file(f"{name}.json"))
             return
         if name in SERVER_STAGES and server is not None and not server.alive():
             why = explain_failure(run_dir.file("server.log"))
@@ -372,6 +375,7 @@ def execute(opts: RunOptions, say: Say = lambda s: print(s, file=sys.stderr)) ->
             return
         t0 = time.monotonic()
         say(f"[{name}] running…")
+        events.stage_started(name)
         try:
             res = fn()
         except ModelVerifyError as exc:
@@ -426,6 +430,7 @@ def execute(opts: RunOptions, say: Say = lambda s: print(s, file=sys.stderr)) ->
 
             t0 = time.monotonic()
             say("[serve] launching the engine…")
+            events.stage_started("serve")
             cfg = ServerConfig(
                 model=model_path,
                 args=engine_args,
@@ -607,7 +612,9 @@ def execute(opts: RunOptions, say: Say = lambda s: print(s, file=sys.stderr)) ->
     if "report" in opts.stages:
         from modelverify.report.markdown import write_reports
 
+        events.stage_started("report")
         report_path = write_reports(run_dir, lang=opts.lang)
+        events.stage_ended({"stage": "report", "status": "pass", "reason": "written"}, report_path)
     return RunOutcome(run_dir, results, report_path)
 
 

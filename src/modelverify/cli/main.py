@@ -10,7 +10,7 @@ from types import FrameType
 
 import click
 
-from modelverify import __version__
+from modelverify import __version__, events
 from modelverify.errors import ModelVerifyError
 
 
@@ -29,7 +29,7 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from modelverify.cli import parse, report, run, stages
+    from modelverify.cli import agents, parse, report, run, stages
 
     cli.add_command(run.run)
     cli.add_command(run.serve)
@@ -39,6 +39,8 @@ def _register() -> None:
     cli.add_command(report.report)
     cli.add_command(report.schema)
     cli.add_command(report.compare)
+    cli.add_command(agents.skill)
+    cli.add_command(agents.summary)
 
 
 def _disk_full_message(exc: OSError, argv: list[str] | None) -> str:
@@ -65,11 +67,13 @@ def main(argv: list[str] | None = None) -> None:
         cli.main(args=argv, prog_name="modelverify", standalone_mode=False)
     except ModelVerifyError as exc:
         click.echo(f"error: {exc}", err=True)
+        events.run_ended("error", 1, message=str(exc))
         sys.exit(1)
     except OSError as exc:
         if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
             raise
         click.echo(f"error: {_disk_full_message(exc, argv)}", err=True)
+        events.run_ended("error", 1, message=_disk_full_message(exc, argv))
         sys.exit(1)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
@@ -78,12 +82,15 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         click.echo("interrupted", err=True)
+        events.run_ended("killed", 130, "SIGINT")
         sys.exit(130)
     except KeyboardInterrupt:
         click.echo("interrupted: finished stage results are kept in the run directory", err=True)
+        events.run_ended("killed", 130, "SIGINT")
         sys.exit(130)
     except Terminated:
         click.echo("terminated: finished stage results are kept in the run directory", err=True)
+        events.run_ended("killed", 143, "SIGTERM")
         sys.exit(143)
 
 

@@ -23,11 +23,17 @@ def report(run_dir: Path, lang: str) -> None:
 
 
 @click.command()
-def schema() -> None:
+@click.option("--events", "which", flag_value="events", help="The --events stream's instead.")
+@click.option("--summary", "which", flag_value="summary", help="`summary --json`'s instead.")
+def schema(which: str | None) -> None:
     """Print the JSON Schema of results.json (generated from the result models)."""
-    from modelverify.report.schema import schema_text
-
-    click.echo(schema_text(), nl=False)
+    if which == "events":
+        from modelverify.events import events_schema_text as text
+    elif which == "summary":
+        from modelverify.summary import summary_schema_text as text
+    else:
+        from modelverify.report.schema import schema_text as text
+    click.echo(text(), nl=False)
 
 
 @click.command()

@@ -8,7 +8,9 @@ from typing import Any
 
 import click
 
+from modelverify import events
 from modelverify.cli.options import (
+    F,
     api_key_options,
     baseline_threshold_option,
     check_tolerance,
@@ -20,6 +22,16 @@ from modelverify.cli.options import (
 )
 from modelverify.errors import ConfigError
 from modelverify.run import STAGES, RunOptions, RunOutcome, execute
+
+
+def events_option(fn: F) -> F:
+    return click.option(
+        "--events",
+        "events_to",
+        metavar="FILE|-",
+        help="Write the run as JSON lines as it goes (- for stdout; schema: "
+        "`modelverify schema --events`).",
+    )(fn)
 
 
 def parse_levels(text: str | None) -> list[int]:
@@ -162,6 +174,7 @@ def perf_options(
     help="Continue an interrupted run directory: finished stages are kept, GSM8K resumes per item.",
 )
 @stream_timeout_options
+@events_option
 def run(
     model: str,
     engine_args: tuple[str, ...],
@@ -196,11 +209,14 @@ def run(
     connect_timeout: float,
     first_byte_timeout: float,
     chunk_timeout: float,
+    events_to: str | None,
 ) -> None:
     """Verify MODEL (a folder, a hub id, or 'demo') end to end; flags after `--` go to vLLM.
 
     Example: modelverify run /models/Qwen3-8B -- --max-model-len 8192 --dtype bfloat16
     """
+    if events_to:
+        events.open_stream(events_to)
     if resume_dir is not None:
         from modelverify.run import options_for_resume
 
@@ -270,26 +286,40 @@ def _finish(outcome: RunOutcome) -> None:
     """Print where the report is and exit with the verdict's code (0 / 1 / 2)."""
     from modelverify.report.verdict import EXIT_CODES
 
-    verdict = "full"
+    verdict, reasons = "full", []
+    err = events.on_stdout()  # stdout carries the event stream: these lines go to stderr
     if outcome.report_path is not None:
         import json
 
         results = json.loads(outcome.run_dir.file("results.json").read_text(encoding="utf-8"))
-        verdict = results["verdict"]["overall"]
-        click.echo(f"report: {outcome.report_path}")
+        verdict, reasons = results["verdict"]["overall"], results["verdict"].get("reasons", [])
+        click.echo(f"report: {outcome.report_path}", err=err)
     else:
         from modelverify.report.verdict import overall_verdict
 
-        verdict, _ = overall_verdict(
+        verdict, reasons = overall_verdict(
             {k: v.model_dump(mode="json") for k, v in outcome.results.items()}
         )
-    click.echo(f"verdict: {verdict}; run directory: {outcome.run_dir.path}")
+    click.echo(f"verdict: {verdict}; run directory: {outcome.run_dir.path}", err=err)
     failed_start = startup_failure(outcome)
+    code = 1 if failed_start is not None else EXIT_CODES[verdict]
+    events.verdict(
+        verdict,
+        list(reasons),
+        code,
+        report_files(outcome.run_dir.path),
+        error=f"the engine did not start: {failed_start}" if failed_start else None,
+    )
+    events.run_ended("finished", code)
     if failed_start is not None:
         # nothing about the model was judged: like bad input, the fix is in the launch settings
         click.echo(f"error: the engine did not start: {failed_start}", err=True)
-        sys.exit(1)
-    sys.exit(EXIT_CODES[verdict])
+    sys.exit(code)
+
+
+def report_files(run_dir: Path) -> list[str]:
+    names = ("report.md", "report.en.md", "report.html", "results.json")
+    return [str(run_dir / n) for n in names if (run_dir / n).is_file()]
 
 
 def startup_failure(outcome: RunOutcome) -> str | None:
@@ -318,6 +348,7 @@ def startup_failure(outcome: RunOutcome) -> str | None:
 )
 @api_key_options
 @launch_options
+@events_option
 def serve(
     model: str,
     engine_args: tuple[str, ...],
@@ -326,6 +357,7 @@ def serve(
     api_key_file: Path | None,
     engine_python: str | None,
     startup_timeout: float,
+    events_to: str | None,
 ) -> None:
     """The serve stage alone: launch `vllm serve` for MODEL, wait until it is ready, read its
     start-up log and memory into serve.json, stop every engine process; flags after `--` go
@@ -334,6 +366,8 @@ def serve(
 
     Example: modelverify serve /models/Qwen3-8B -- --max-model-len 8192
     """
+    if events_to:
+        events.open_stream(events_to)
     if model.startswith("-"):
         engine_args, model = (model, *engine_args), "demo"
     outcome = execute(
@@ -351,10 +385,13 @@ def serve(
     # one stage: its own status is the verdict (run's would count the others as skipped)
     res = outcome.results.get("serve")
     status = res.status.value if res is not None else "fail"
-    click.echo(f"serve: {status}; run directory: {outcome.run_dir.path}")
+    err = events.on_stdout()
+    click.echo(f"serve: {status}; run directory: {outcome.run_dir.path}", err=err)
     failed_start = startup_failure(outcome)
     if failed_start is not None:
         click.echo(f"error: the engine did not start: {failed_start}", err=True)
     from modelverify.report.verdict import STAGE_EXIT_CODES
 
-    sys.exit(1 if failed_start else STAGE_EXIT_CODES.get(status, 2))
+    code = 1 if failed_start else STAGE_EXIT_CODES.get(status, 2)
+    events.run_ended("finished", code)
+    sys.exit(code)
