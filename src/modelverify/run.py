@@ -23,7 +23,7 @@ from modelverify.redact import redact_args, redact_env, redact_text
 from modelverify.results import StageResult, Status
 from modelverify.rundir import RunDir
 from modelverify.serve.failure import explain_failure
-from modelverify.serve.stage import ServeResult
+from modelverify.serve.stage import ServeResult, engine_env_record
 from modelverify.serve.supervisor import log_tail
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")  # hosts no other machine can reach
@@ -436,7 +436,7 @@ def execute(opts: RunOptions, say: Say = lambda s: print(s, file=sys.stderr)) ->
             host = flag_value(engine_args, "--host")
             sres = ServeResult(
                 mode="launch",
-                env=redact_env(engine_env),
+                env=redact_env(engine_env_record(engine_env)),
                 log_path=str(cfg.log_path),
                 host_warning=(
                     f"--host {host}: the server was reachable from other machines during the run"
