@@ -500,7 +500,21 @@ def run_compat(
         ),
     )
     mem = res.memory
-    if mem.weights_do_not_fit:
+    asked = _num(_flag(args, "--max-model-len"), int, "--max-model-len")
+    limit = info.max_position_embeddings
+    if asked and limit and asked > limit and env_all.get("VLLM_ALLOW_LONG_MAX_MODEL_LEN") != "1":
+        # vLLM refuses this before it looks at memory; blaming memory would send the user the
+        # wrong way (issue 22: --max-model-len 999999 was reported as a KV-cache shortfall).
+        findings.append(
+            Finding(
+                subject="max model length",
+                status=Status.FAIL,
+                reason=f"--max-model-len {asked} is above the model's own limit {limit} "
+                f"(max_position_embeddings in config.json): vLLM will refuse it; use "
+                f"--max-model-len {limit} or less",
+            )
+        )
+    elif mem.weights_do_not_fit:
         findings.append(
             Finding(
                 subject="memory",

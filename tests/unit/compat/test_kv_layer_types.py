@@ -87,3 +87,27 @@ def test_a_wrong_prediction_is_not_a_passing_memory_fit() -> None:
     bad = check_kv(res, 55_356)
     assert bad is not None and bad.within is False and bad.error_pct == 531.26
     assert res.findings[0].status == Status.WARN and res.status == Status.WARN
+
+
+def test_max_model_len_above_the_model_limit_is_blamed_on_the_limit_not_memory() -> None:
+    from modelverify.compat.stage import run_compat
+
+    cpu = {"platform": "cpu", "cpu": {"model_name": "x", "memory_total_bytes": 16 * 1024**3}}
+    res = run_compat(
+        DATA / "model_configs" / "gemma-3-270m",
+        env=cpu,
+        engine_args=["--max-model-len", "999999"],
+        engine_env={"VLLM_CPU_KVCACHE_SPACE": "1"},
+    )
+    subjects = {f.subject: f for f in res.findings}
+    assert subjects["max model length"].status == Status.FAIL
+    assert "above the model's own limit 32768" in subjects["max model length"].reason
+    assert "memory" not in subjects and res.status == Status.FAIL
+    ok = run_compat(
+        DATA / "model_configs" / "gemma-3-270m",
+        env=cpu,
+        engine_args=["--max-model-len", "2048"],
+        engine_env={"VLLM_CPU_KVCACHE_SPACE": "1"},
+    )
+    assert "max model length" not in {f.subject for f in ok.findings}
+    assert ok.memory is not None and ok.memory.predicted_kv_tokens == 55_356
