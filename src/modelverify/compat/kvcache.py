@@ -288,6 +288,8 @@ def fit_memory(
     if length:
         need = sequence_bytes(spec, length, bs)
         fit.max_concurrency = round(budget / need, 2) if need else None
+        if reproduced is not None:  # the engine's own "Maximum concurrency" (tokens / length)
+            fit.max_concurrency = round(reproduced / length, 2)
         fit.fits = need <= budget
         if not fit.fits:
             fit.suggestions = _suggest(
