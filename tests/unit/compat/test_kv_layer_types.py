@@ -111,4 +111,4 @@ def test_max_model_len_above_the_model_limit_is_blamed_on_the_limit_not_memory()
     )
     assert "max model length" not in {f.subject for f in ok.findings}
     assert ok.memory is not None and ok.memory.predicted_kv_tokens == 55_356
-    assert ok.memory.max_concurrency == 27.03  # 55,356 / 2,048, as the engine states it
+    assert ok.memory.max_concurrency == 27.03  # 55,356 / 2,048 (vLLM logs tokens = concurrency × length)
