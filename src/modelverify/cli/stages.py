@@ -98,6 +98,7 @@ def compat(
     """
     from modelverify.compat.hub import resolve_model
     from modelverify.compat.stage import run_compat
+    from modelverify.demo import is_demo
     from modelverify.serve.engine import find_engine
 
     python, dists = None, {}
@@ -107,14 +108,14 @@ def compat(
         spec = find_engine(engine_python)
         python, dists = spec.python, dict(spec.distributions)
     except ModelVerifyError as exc:
-        if engine_python or model == "demo":
+        if engine_python or is_demo(model):
             raise
         click.echo(f"note: no engine found ({exc}); registry not checked", err=True)
-    if model == "demo":  # the model and settings `run demo` serves
+    if is_demo(model):  # the model and settings `run demo` serves
         from modelverify.demo import demo_launch
 
         assert python is not None
-        folder, args, env = demo_launch(python, args)
+        folder, args, env = demo_launch(python, args, model)
     else:
         folder = resolve_model(model)
     res = run_compat(

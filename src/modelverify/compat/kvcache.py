@@ -40,6 +40,9 @@ class KvSpec(Model):
     sliding_per_token_bytes: int = 0  # sliding-window layers, capped at the window
     sliding_window: int | None = None
     per_sequence_state_bytes: int = 0  # linear-attention layers, fixed per sequence
+    full_layers: int = 0  # layers per kind, for vLLM's grouping of hybrid models
+    sliding_layers: int = 0
+    layer_bytes_per_token: int = 0  # one attention layer (or MLA latent) per token
     formula: str
     notes: list[str] = []
 
@@ -91,6 +94,8 @@ def kv_spec(info: ModelInfo, kv_cache_dtype: str | None = None, tp: int = 1) -> 
             kv_dtype_bytes=b,
             tensor_parallel=tp,
             per_token_bytes=per_token,
+            full_layers=layers,
+            layer_bytes_per_token=int(latent * b),
             formula=formula,
             notes=notes,
         )
@@ -134,9 +139,45 @@ def kv_spec(info: ModelInfo, kv_cache_dtype: str | None = None, tp: int = 1) -> 
         sliding_per_token_bytes=sliding,
         sliding_window=lay.sliding_window,
         per_sequence_state_bytes=state,
+        full_layers=lay.full_attention,
+        sliding_layers=lay.sliding_attention,
+        layer_bytes_per_token=int(per_layer),
         formula=formula,
         notes=notes,
     )
+
+
+def engine_tokens(
+    spec: KvSpec, budget: int, block_size: int, max_model_len: int, max_batched: int
+) -> int | None:
+    """The "KV cache size: N tokens" vLLM 0.32 reports, for attention-only models.
+
+    vLLM's rule (v1/core/kv_cache_utils.py): layers of one kind form groups of equal size (the
+    smaller kind's layer count, or the larger's when the two are within 1.5×); every block of
+    the pool holds one page for each layer of a group, so ``num_blocks = budget // (group_size
+    × page)``. A request at ``max_model_len`` takes ``cdiv(len, block)`` blocks in each
+    full-attention group and ``cdiv(min(window − 1 + max_num_batched_tokens, len), block) + 1``
+    in each sliding-window group; the figure is ``num_blocks / blocks_per_request × len``.
+    None where the rule is not reproduced (linear-attention state pages are padded to the
+    attention page, see the note).
+    """
+    if spec.per_sequence_state_bytes or max_model_len <= 0 or budget <= 0:
+        return None
+    layer_bytes = spec.layer_bytes_per_token
+    full, sliding = spec.full_layers, spec.sliding_layers
+    if not layer_bytes or not (full or sliding):
+        return None
+    page = layer_bytes * block_size
+    counts = [n for n in (full, sliding) if n]
+    group = min(counts)
+    if max(counts) < group * 1.5:
+        group = max(counts)
+    num_blocks = budget // (group * page)
+    full_blocks = math.ceil(max_model_len / block_size)
+    window = spec.sliding_window or max_model_len
+    slide_blocks = math.ceil(min(window - 1 + max_batched, max_model_len) / block_size) + 1
+    per_request = math.ceil(full / group) * full_blocks + math.ceil(sliding / group) * slide_blocks
+    return int(num_blocks / per_request * max_model_len)
 
 
 def tokens_in(budget: int, per_token: int, block_size: int) -> int:
@@ -184,6 +225,7 @@ def fit_memory(
     cpu_kvcache_space_gib: int | None = None,
     max_model_len: int | None = None,
     block_size: int | None = None,
+    max_num_batched_tokens: int | None = None,
 ) -> MemoryFit:
     """Predict the engine's KV-cache capacity and whether ``max_model_len`` fits."""
     tp = spec.tensor_parallel
@@ -234,14 +276,20 @@ def fit_memory(
         else:
             fit.suggestions = ["a machine with more memory", "a quantized model"]
         return fit
-    pure = not spec.sliding_per_token_bytes and not spec.per_sequence_state_bytes
-    if spec.per_token_bytes:
+    # vLLM's CPU and OpenAI-server default: 2048 × world size (engine/arg_utils.py)
+    batched = max_num_batched_tokens or 2048 * tp
+    reproduced = engine_tokens(spec, budget, bs, length, batched) if length else None
+    if reproduced is not None:
+        fit.predicted_kv_tokens = reproduced
+    elif spec.per_token_bytes:
         fit.predicted_kv_tokens = tokens_in(budget, spec.per_token_bytes, bs)
-    fit.exact = fit.exact and pure
+    fit.exact = fit.exact and reproduced is not None
     fit.largest_max_model_len = largest_len(spec, budget, bs, info.max_position_embeddings)
     if length:
         need = sequence_bytes(spec, length, bs)
         fit.max_concurrency = round(budget / need, 2) if need else None
+        if reproduced is not None:  # the engine's own "Maximum concurrency" (tokens / length)
+            fit.max_concurrency = round(reproduced / length, 2)
         fit.fits = need <= budget
         if not fit.fits:
             fit.suggestions = _suggest(
@@ -286,6 +334,7 @@ __all__ = [
     "DEFAULT_BLOCK_SIZE",
     "KvSpec",
     "MemoryFit",
+    "engine_tokens",
     "fit_memory",
     "kv_dtype_bytes",
     "kv_spec",

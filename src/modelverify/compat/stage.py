@@ -72,10 +72,17 @@ class Verdict(Model):
     blockers: list[str] = []
 
 
+# A prediction that reproduces vLLM's own rule (MemoryFit.exact) must land within this of the
+# engine's figure; an estimate (device memory, hybrid state pages) has no stated tolerance.
+KV_TOLERANCE_PCT = 2.0
+
+
 class KvCheck(Model):
     predicted_tokens: int
     engine_tokens: int
     error_pct: float
+    tolerance_pct: float | None = None  # None: an estimate, never ✅ on its own
+    within: bool | None = None
 
 
 class CompatResult(StageResult):
@@ -488,9 +495,26 @@ def run_compat(
         cpu_kvcache_space_gib=_num(space, int, "VLLM_CPU_KVCACHE_SPACE") if space else None,
         max_model_len=_num(_flag(args, "--max-model-len"), int, "--max-model-len"),
         block_size=_num(_flag(args, "--block-size"), int, "--block-size"),
+        max_num_batched_tokens=_num(
+            _flag(args, "--max-num-batched-tokens"), int, "--max-num-batched-tokens"
+        ),
     )
     mem = res.memory
-    if mem.weights_do_not_fit:
+    asked = _num(_flag(args, "--max-model-len"), int, "--max-model-len")
+    limit = info.max_position_embeddings
+    if asked and limit and asked > limit and env_all.get("VLLM_ALLOW_LONG_MAX_MODEL_LEN") != "1":
+        # vLLM refuses this before it looks at memory; blaming memory would send the user the
+        # wrong way (issue 22: --max-model-len 999999 was reported as a KV-cache shortfall).
+        findings.append(
+            Finding(
+                subject="max model length",
+                status=Status.FAIL,
+                reason=f"--max-model-len {asked} is above the model's own limit {limit} "
+                f"(max_position_embeddings in config.json): vLLM will refuse it; use "
+                f"--max-model-len {limit} or less",
+            )
+        )
+    elif mem.weights_do_not_fit:
         findings.append(
             Finding(
                 subject="memory",
@@ -539,14 +563,44 @@ def check_kv(res: CompatResult, engine_tokens: int | None) -> KvCheck | None:
     if engine_tokens is None or res.memory is None or not res.memory.predicted_kv_tokens:
         return None
     pred = res.memory.predicted_kv_tokens
-    return KvCheck(
+    err = round(100.0 * (pred - engine_tokens) / engine_tokens, 2) if engine_tokens else 100.0
+    tol = KV_TOLERANCE_PCT if res.memory.exact else None
+    chk = KvCheck(
         predicted_tokens=pred,
         engine_tokens=engine_tokens,
-        error_pct=round(100.0 * (pred - engine_tokens) / engine_tokens, 2),
+        error_pct=err,
+        tolerance_pct=tol,
+        within=None if tol is None else abs(err) <= tol,
     )
+    _judge_memory(res, chk)
+    return chk
+
+
+def _judge_memory(res: CompatResult, chk: KvCheck) -> None:
+    """The memory finding follows the prediction's error: a passing fit whose prediction missed
+    the engine's figure by more than its tolerance (or had none) is a warning, not ✅."""
+    if chk.within:
+        return
+    why = (
+        f"predicted {chk.predicted_tokens:,} KV tokens, the engine reported "
+        f"{chk.engine_tokens:,} ({chk.error_pct:+.2f}%"
+        + (
+            f", tolerance ±{chk.tolerance_pct:g}%)"
+            if chk.tolerance_pct is not None
+            else ", an estimate)"
+        )
+    )
+    changed = False
+    for f in res.findings:
+        if f.subject == "memory" and f.status == Status.PASS:
+            f.status, f.reason, changed = Status.WARN, f"{why}: the memory fit is not proven", True
+    if changed and RANK[res.status] < RANK[Status.WARN]:
+        res.status = Status.WARN
+        res.reason += f"; {why}"
 
 
 __all__ = [
+    "KV_TOLERANCE_PCT",
     "VERDICTS",
     "CompatResult",
     "Feature",

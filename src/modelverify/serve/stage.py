@@ -44,6 +44,41 @@ class ServeResult(StageResult):
     device_memory_note: str | None = None
 
 
+# Variables the engine reads (or its runtime: OpenMP, the device runtimes, the hub clients): a
+# run depends on them whether modelverify set them or the user's shell did, so the repro block
+# needs every one of them.
+ENGINE_ENV_PREFIXES = (
+    "VLLM_",
+    "HF_",
+    "TRANSFORMERS_",
+    "OMP_",
+    "KMP_",
+    "CUDA_",
+    "NCCL_",
+    "ASCEND_",
+    "HCCL_",
+    "PYTORCH_",
+    "TORCH_",
+)
+ENGINE_ENV_NAMES = ("LD_PRELOAD", "TOKENIZERS_PARALLELISM")
+
+
+def engine_env_record(
+    set_by_run: dict[str, str], inherited: dict[str, str] | None = None
+) -> dict[str, str]:
+    """Every engine-relevant variable the engine process got: inherited ones, then the run's."""
+    import os
+
+    base = os.environ if inherited is None else inherited
+    out = {
+        k: v
+        for k, v in sorted(base.items())
+        if k.startswith(ENGINE_ENV_PREFIXES) or k in ENGINE_ENV_NAMES
+    }
+    out.update(set_by_run)
+    return out
+
+
 def tree_memory(pid: int) -> list[ProcessMemory]:
     return [
         ProcessMemory(pid=p, name=procs.process_name(p), rss_bytes=rss)
