@@ -21,6 +21,7 @@ class Status(str, Enum):
     WARN = "warn"
     FAIL = "fail"
     SKIPPED = "skipped"
+    NOT_JUDGED = "not_judged"
 
 
 def utcnow() -> datetime:
