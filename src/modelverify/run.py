@@ -28,8 +28,8 @@ from modelverify.serve.stage import ServeResult, engine_env_record
 from modelverify.serve.supervisor import log_tail
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")  # hosts no other machine can reach
-STAGES = ("env", "compat", "serve", "api", "perf", "accuracy", "report")
-SERVER_STAGES = ("api", "perf", "accuracy")
+STAGES = ("env", "compat", "serve", "api", "align", "perf", "accuracy", "report")
+SERVER_STAGES = ("api", "align", "perf", "accuracy")
 
 
 @dataclass
@@ -46,6 +46,7 @@ class RunOptions:
     startup_timeout_s: float = 600.0
     accuracy: dict[str, Any] = field(default_factory=dict)
     perf: dict[str, Any] = field(default_factory=dict)
+    align: dict[str, Any] = field(default_factory=dict)  # run_align's keyword options
     lang: str = "zh"
     argv: list[str] = field(default_factory=list)
     resume: bool = False
@@ -64,6 +65,7 @@ class RunOptions:
             "startup_timeout_s": self.startup_timeout_s,
             "accuracy": self.accuracy,
             "perf": self.perf,
+            "align": self.align,
             "lang": self.lang,
             "support_matrix": self.support_matrix,
             "server_log": self.server_log,
@@ -97,6 +99,7 @@ def options_for_resume(run_dir: Path, api_key: str | None, argv: list[str]) -> R
         startup_timeout_s=float(saved.get("startup_timeout_s", 600.0)),
         accuracy=dict(saved.get("accuracy", {})),
         perf=dict(saved.get("perf", {})),
+        align=dict(saved.get("align", {})),
         lang=saved.get("lang", "zh"),
         argv=argv,
         resume=True,
@@ -127,6 +130,7 @@ def stage_inputs(
         "compat": _digest(model_digest),
         "serve": _digest(served),
         "api": _digest(served),
+        "align": _digest(served, opts.align),
         "perf": _digest(served, opts.perf),
         "accuracy": _digest(served, opts.accuracy),
     }
@@ -531,6 +535,22 @@ def execute(opts: RunOptions, say: Say = lambda s: print(s, file=sys.stderr)) ->
                     url, model_id, api_key=opts.api_key, expected_max_model_len=expected
                 ),
             )
+
+            def align() -> StageResult:
+                from modelverify.align.stage import run_align
+
+                # the reference subprocess has exited (memory released) when this returns
+                return run_align(
+                    url,
+                    model_id,
+                    Path(model_path).expanduser() if _is_local_path(model_path) else None,
+                    engine_python=engine_python,
+                    api_key=opts.api_key,
+                    engine_args=engine_args,
+                    **opts.align,
+                )
+
+            stage("align", align)
 
             acc_cfg: list[Any] = []  # the eval's settings, worked out once for perf and GSM8K
 

@@ -29,12 +29,13 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from modelverify.cli import agents, parse, report, run, stages
+    from modelverify.cli import agents, align, parse, report, run, stages
 
     cli.add_command(run.run)
     cli.add_command(run.serve)
     for cmd in stages.COMMANDS:
         cli.add_command(cmd)
+    cli.add_command(align.align)
     cli.add_command(parse.parse)
     cli.add_command(report.report)
     cli.add_command(report.schema)

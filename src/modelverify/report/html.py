@@ -370,7 +370,32 @@ def plots(results: dict[str, Any], run_dir: Path, lang: str) -> list[tuple[str, 
                 bars(items2, "引擎进程内存 (RSS)" if zh else "Engine process memory (RSS)", "MiB"),
             )
         )
+    out.append(("align", align_plot(st.get("align"), zh)))
     return [(k, v) for k, v in out if v]
+
+
+def align_plot(align: dict[str, Any] | None, zh: bool) -> str:
+    """|Δ logprob| by position, one line per prompt (the align stage's evidence)."""
+    from modelverify.report.align_text import delta_series
+
+    series = delta_series(align)
+    if not series:
+        return ""
+    xmax = _nice_max(max(x for pts in series.values() for x, _ in pts))
+    ymax = _nice_max(max(y for pts in series.values() for _, y in pts) * 1.1)
+    title = (
+        "逐位置 |Δ logprob|（服务端 vs 参考）"
+        if zh
+        else "|Δ logprob| by position (served vs reference)"
+    )
+    parts = _axes(title, "position" if not zh else "位置", "nats", xmax, ymax)
+    for n, (name, pts) in enumerate(series.items()):
+        d = " ".join(f"{_sx(x, xmax):.1f},{_sy(y, ymax):.1f}" for x, y in pts)
+        parts.append(
+            f'<polyline points="{d}" fill="none" stroke="{COLORS[n % 4]}" stroke-width="1">'
+            f"<title>{html.escape(name)}</title></polyline>"
+        )
+    return _svg(parts, title)
 
 
 CSS = """

@@ -14,12 +14,13 @@ from typing import Any
 
 from modelverify import __version__
 from modelverify.report import sections
+from modelverify.report.align_text import align_section
 from modelverify.report.i18n import strings
 from modelverify.report.verdict import overall_verdict
 from modelverify.results import RESULTS_VERSION
 from modelverify.rundir import RunDir
 
-STAGE_FILES = ("env", "compat", "serve", "api", "perf", "accuracy")
+STAGE_FILES = ("env", "compat", "serve", "api", "align", "perf", "accuracy")
 
 
 def load_results(run_dir: RunDir) -> dict[str, Any]:
@@ -42,6 +43,7 @@ def render(results: dict[str, Any], run_dir: Path, lang: str = "zh") -> str:
         sections.env_section(st.get("env"), t, lang),
         sections.serve_section(st.get("serve"), results.get("run", {}), run_dir, t, lang),
         sections.api_section(st.get("api"), t, lang),
+        align_section(st.get("align"), t, lang),
         sections.perf_section(st.get("perf"), t, lang, st.get("serve"), st.get("env")),
         sections.accuracy_section(st.get("accuracy"), t, lang, st.get("perf")),
         sections.compat_section(st.get("compat"), st.get("serve"), t, lang),
