@@ -147,11 +147,30 @@ def run_align(
                 decode_tokens,
             )
         except ReferenceUnavailable as exc:
-            return _not_judged(res, f"no reference: {exc}")
-        _judge(res, client, served, ref, ref_tok, prompts, decode_tokens)
+            _not_judged(res, f"no reference: {exc}")
+        else:
+            _judge(res, client, served, ref, ref_tok, prompts, decode_tokens)
     finally:
         client.close()
+    if local and model_dir is not None:
+        _add_template(res, base_url, model, model_dir, api_key)
     return res
+
+
+def _add_template(
+    res: AlignResult, base_url: str, model: str, model_dir: Path, api_key: str | None
+) -> None:
+    """The prompt the server builds against the model folder's own chat template: a
+    difference fails the stage; a template that cannot be judged (a base model) leaves the
+    logprob verdict as it is, with the reason beside it."""
+    from modelverify.align.template import check_served_template
+
+    check = check_served_template(base_url, model, model_dir, api_key=api_key)
+    res.template = check.model_dump(mode="json")
+    if check.status == Status.FAIL:
+        why = f"served chat template differs from the model folder's: {check.reason}"
+        res.reason = why if res.status != Status.FAIL else f"{res.reason}; {why}"
+        res.status = Status.FAIL
 
 
 def _reference(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from modelverify.report.sections import skipped, table
+from modelverify.report.template_text import template_lines
 
 D = dict[str, Any]
 
@@ -37,7 +38,6 @@ WORDS: dict[str, dict[str, str]] = {
         "zh": "参考子进程用时 {t} s，峰值内存 {m}；服务端请求用时 {s} s。",
         "en": "Reference subprocess {t} s, peak memory {m}; served requests {s} s.",
     },
-    "template": {"zh": "聊天模板检查：{x}", "en": "Chat template check: {x}"},
 }
 
 
@@ -119,8 +119,9 @@ def align_section(align: D | None, t: Any, lang: str) -> str:
                 s=_f(align.get("served_duration_s"), "{:.1f}"),
             )
         )
-    if align.get("template") is not None:
-        out.append(_w("template", lang).format(x=align["template"].get("reason", "")))
+    template = template_lines(align.get("template"), lang)
+    if template:
+        out.append("\n".join(template))
     out.append(
         f"**{t['conclusion']}:** {ICON.get(align.get('status', ''), '?')} {align.get('reason', '')}"
     )
