@@ -268,9 +268,8 @@ def run(
 
 def _finish(outcome: RunOutcome) -> None:
     """Print where the report is and exit with the verdict's code (0 / 1 / 2)."""
-    from modelverify.report.verdict import EXIT_CODES
+    from modelverify.report.verdict import EXIT_CODES, overall_verdict, required_stages
 
-    verdict = "full"
     if outcome.report_path is not None:
         import json
 
@@ -278,18 +277,20 @@ def _finish(outcome: RunOutcome) -> None:
         verdict = results["verdict"]["overall"]
         click.echo(f"report: {outcome.report_path}")
     else:
-        from modelverify.report.verdict import overall_verdict
+        import json
 
-        verdict, _ = overall_verdict(
-            {k: v.model_dump(mode="json") for k, v in outcome.results.items()}
-        )
-    click.echo(f"verdict: {verdict}; run directory: {outcome.run_dir.path}")
+        stages = {k: v.model_dump(mode="json") for k, v in outcome.results.items()}
+        run_json = outcome.run_dir.file("run.json")
+        run = json.loads(run_json.read_text(encoding="utf-8")) if run_json.exists() else None
+        verdict, _ = overall_verdict(stages, required_stages(run, stages))
+    words = {"full": "fully adapted", "partial": "partially adapted", "none": "not adapted"}
+    word = words.get(verdict, "could not judge")
+    click.echo(f"verdict: {verdict} ({word}); run directory: {outcome.run_dir.path}")
     failed_start = startup_failure(outcome)
     if failed_start is not None:
         # nothing about the model was judged: like bad input, the fix is in the launch settings
         click.echo(f"error: the engine did not start: {failed_start}", err=True)
-        sys.exit(1)
-    sys.exit(EXIT_CODES[verdict])
+    sys.exit(EXIT_CODES.get(verdict, 1))
 
 
 def startup_failure(outcome: RunOutcome) -> str | None:

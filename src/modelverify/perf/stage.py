@@ -377,7 +377,8 @@ def _length_check(cfg: PerfConfig, recs: list[RequestRecord]) -> dict[str, Any]:
 
 
 def _judged(res: PerfResult, cfg: PerfConfig) -> tuple[Status, str]:
-    """Pass or fail against the SLO and/or the baseline; informative without either."""
+    """Pass or fail against the SLO and/or the baseline; not judged (informative) without
+    either."""
     parts, ok = [], True
     if cfg.slo:
         limits = ", ".join(f"{k} <= {v:g}" for k, v in cfg.slo.items())
@@ -398,8 +399,8 @@ def _judged(res: PerfResult, cfg: PerfConfig) -> tuple[Status, str]:
     if not parts:
         # Without an SLO or a baseline there is nothing to pass against: say so.
         return (
-            Status.PASS,
-            "all requests succeeded; no SLO or baseline given, figures are informative",
+            Status.NOT_JUDGED,
+            "all requests succeeded; not judged: no SLO or baseline given, figures are informative",
         )
     return (Status.PASS if ok else Status.FAIL), "; ".join(parts)
 
