@@ -13,6 +13,8 @@ from modelverify.cli.options import (
     baseline_threshold_option,
     check_tolerance,
     launch_options,
+    reference_fields,
+    reference_option,
     resolve_api_key,
     stream_timeout_options,
     stream_timeouts,
@@ -113,12 +115,7 @@ def perf_options(
     "--max-tokens", type=int, default=512, show_default=True, help="GSM8K max output tokens."
 )
 @click.option("--seed", type=int, default=None)
-@click.option(
-    "--reference-accuracy",
-    type=float,
-    default=None,
-    help="Expected GSM8K accuracy (0-1) to judge against.",
-)
+@reference_option
 @tolerance_option
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
 @click.option(
@@ -181,7 +178,7 @@ def run(
     top_p: float,
     max_tokens: int,
     seed: int | None,
-    reference_accuracy: float | None,
+    reference_accuracy: str | None,
     tolerance: float,
     lang: str,
     slo: str | None,
@@ -256,7 +253,7 @@ def run(
                 "top_p": top_p,
                 "max_tokens": max_tokens,
                 "seed": seed,
-                "reference_accuracy": reference_accuracy,
+                **reference_fields(reference_accuracy),
                 "tolerance": tolerance / 100,
             },
             lang=lang,
