@@ -25,13 +25,32 @@ class ApiResult(StageResult):
 
 
 def summarise(checks: list[CheckResult]) -> tuple[Status, str]:
+    """The stage's status (the worst check) and a reason that counts every outcome."""
     fails = [c for c in checks if c.status == Status.FAIL]
     warns = [c for c in checks if c.status == Status.WARN]
+    count = {s: sum(1 for c in checks if c.status == s) for s in Status}
+    tally = f"{count[Status.PASS]} of {len(checks)} checks passed" + "".join(
+        f", {count[s]} {label}"
+        for s, label in (
+            (Status.NOT_JUDGED, "not judged"),
+            (Status.SKIPPED, "skipped"),
+            (Status.WARN, "warned"),
+            (Status.FAIL, "failed"),
+        )
+        if count[s]
+    )
     if fails:
-        return Status.FAIL, "; ".join(f"{c.id}: {c.reason}" for c in fails)
+        return Status.FAIL, f"{tally}: " + "; ".join(f"{c.id}: {c.reason}" for c in fails)
     if warns:
-        return Status.WARN, "; ".join(f"{c.id}: {c.reason}" for c in warns)
-    return Status.PASS, f"all {len(checks)} checks passed"
+        return Status.WARN, f"{tally}: " + "; ".join(f"{c.id}: {c.reason}" for c in warns)
+    if count[Status.SKIPPED]:
+        # a check that could not run leaves the API short of fully verified
+        skipped = [c for c in checks if c.status == Status.SKIPPED]
+        return Status.WARN, f"{tally}: " + "; ".join(f"{c.id}: {c.reason}" for c in skipped)
+    if count[Status.PASS] == len(checks):
+        return Status.PASS, f"all {len(checks)} checks passed"
+    noted = [c for c in checks if c.status == Status.NOT_JUDGED]
+    return Status.PASS, f"{tally} (ℹ️ " + "; ".join(f"{c.id}: {c.reason}" for c in noted) + ")"
 
 
 async def _run(
