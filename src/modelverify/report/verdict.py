@@ -99,7 +99,7 @@ def row_status(stages: dict[str, Any], names: tuple[str, ...]) -> tuple[str, str
     ran = [s for _, s in found if isinstance(s, dict)]
     missing = [n for n, s in found if not isinstance(s, dict)]
     top = worst([s.get("status") for s in ran], empty=Status.SKIPPED)
-    if missing and SEVERITY[Status.SKIPPED] > SEVERITY[top]:
+    if missing and (not ran or SEVERITY[Status.SKIPPED] > SEVERITY[top]):
         return Status.SKIPPED.value, f"{', '.join(missing)}: not run"
     deciding = [s for s in ran if as_status(s.get("status")) == top]
     if top in (Status.PASS, Status.NOT_JUDGED):
