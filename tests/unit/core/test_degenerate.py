@@ -9,7 +9,8 @@ from pathlib import Path
 from modelverify.degenerate import loops, repeated_unit, summarise
 from modelverify.results import Status
 
-DATA = Path(__file__).parents[2] / "data" / "demo_gsm8k_answers_10.json"
+DATA = Path(__file__).parents[2] / "data" / "gsm8k" / "demo_answers_10.json"
+API = Path(__file__).parents[2] / "data" / "api" / "demo_api.json"
 
 
 def test_quiet_on_the_healthy_demo_answers() -> None:
@@ -45,3 +46,14 @@ def test_single_characters_and_digits() -> None:
     assert repeated_unit("!" * 60) == "'!' ×60"
     assert repeated_unit("So we get " + "9" * 400) is None  # one long number: not degenerate
     assert repeated_unit("0 " * 40) == "'0' ×40"
+
+
+def test_api_answers_of_the_healthy_demo_are_quiet() -> None:
+    from modelverify.api.stage import ApiResult, seen_answers
+
+    res = ApiResult(**json.loads(API.read_text(encoding="utf-8")))
+    s = summarise(seen_answers(res.checks))
+    status, reason = s.judge()
+    # 15 answers in the evidence, 14 cut at max_tokens (short limits), none empty or one token
+    assert (s.answers, s.truncated, s.empty, s.repeated) == (15, 14, 0, 0)
+    assert status == Status.NOT_JUDGED, reason
