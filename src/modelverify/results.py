@@ -6,6 +6,7 @@ Each stage returns a subclass of :class:`StageResult`; the run directory stores 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from enum import Enum
 
@@ -22,6 +23,42 @@ class Status(str, Enum):
     FAIL = "fail"
     SKIPPED = "skipped"
     NOT_JUDGED = "not_judged"
+
+
+# One severity order for every check, stage and report row: the worst status decides. A check
+# that ran with no yardstick (not_judged, ℹ️) found nothing wrong, so it ranks with pass; a
+# stage that did not run (skipped) leaves the verdict short of "fully adapted".
+SEVERITY = {
+    Status.PASS: 0,
+    Status.NOT_JUDGED: 1,
+    Status.SKIPPED: 2,
+    Status.WARN: 3,
+    Status.FAIL: 4,
+}
+ICONS = {
+    Status.PASS: "✅",
+    Status.NOT_JUDGED: "ℹ️",
+    Status.SKIPPED: "⏭️",
+    Status.WARN: "⚠️",
+    Status.FAIL: "❌",
+}
+
+
+def as_status(value: str | Status | None) -> Status:
+    """A status from its JSON value; anything unknown (or missing) counts as a failure, since a
+    result nobody can read must not pass."""
+    if isinstance(value, Status):
+        return value
+    try:
+        return Status(value)
+    except ValueError:
+        return Status.FAIL
+
+
+def worst(statuses: Iterable[str | Status | None], empty: Status = Status.PASS) -> Status:
+    """The most severe of ``statuses`` (``empty`` when there are none)."""
+    found = [as_status(s) for s in statuses]
+    return max(found, key=SEVERITY.__getitem__) if found else empty
 
 
 def utcnow() -> datetime:
@@ -47,4 +84,14 @@ class StageResult(Model):
     error: str | None = None
 
 
-__all__ = ["RESULTS_VERSION", "Model", "StageResult", "Status", "utcnow"]
+__all__ = [
+    "ICONS",
+    "RESULTS_VERSION",
+    "SEVERITY",
+    "Model",
+    "StageResult",
+    "Status",
+    "as_status",
+    "utcnow",
+    "worst",
+]

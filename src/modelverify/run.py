@@ -14,6 +14,7 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from modelverify import __version__, events
 from modelverify.client import watch_engine
 from modelverify.errors import ConfigError, EngineStartError, ModelVerifyError
 from modelverify.redact import redact_args, redact_env, redact_text
-from modelverify.results import StageResult, Status
+from modelverify.results import StageResult, Status, utcnow
 from modelverify.rundir import RunDir
 from modelverify.serve.failure import explain_failure
 from modelverify.serve.stage import ServeResult, engine_env_record
@@ -362,7 +363,10 @@ def execute(opts: RunOptions, say: Say = lambda s: print(s, file=sys.stderr)) ->
     results: dict[str, StageResult] = {}
     server: Any = None
 
-    def record(res: StageResult, t0: float) -> None:
+    def record(res: StageResult, t0: float, began: datetime | None = None) -> None:
+        # a stage's result object is often built at its end: its start is when it began
+        if began is not None:
+            res.started_at = began
         _finish(res, t0)
         results[res.stage] = res
         run_dir.write_model(f"{res.stage}.json", res)
@@ -380,7 +384,7 @@ def execute(opts: RunOptions, say: Say = lambda s: print(s, file=sys.stderr)) ->
             why = explain_failure(run_dir.file("server.log"))
             record(_skipped(name, f"the engine process is gone: {why}"), time.monotonic())
             return
-        t0 = time.monotonic()
+        t0, began = time.monotonic(), utcnow()
         say(f"[{name}] running…")
         events.stage_started(name)
         try:
@@ -400,7 +404,7 @@ def execute(opts: RunOptions, say: Say = lambda s: print(s, file=sys.stderr)) ->
                 secrets,
             ).splitlines()[0][:500]
             res.error = redact_text(traceback.format_exc(), secrets)
-        record(res, t0)
+        record(res, t0, began)
 
     stage("env", lambda: run_env(engine_python, attached=opts.base_url is not None))
     _refuse_bad_device_selection(results.get("env"), launching=need_engine)
@@ -435,7 +439,7 @@ def execute(opts: RunOptions, say: Say = lambda s: print(s, file=sys.stderr)) ->
             assert engine is not None
             from modelverify.serve.supervisor import Server, ServerConfig, flag_value
 
-            t0 = time.monotonic()
+            t0, began = time.monotonic(), utcnow()
             say("[serve] launching the engine…")
             events.stage_started("serve")
             cfg = ServerConfig(
@@ -489,7 +493,7 @@ def execute(opts: RunOptions, say: Say = lambda s: print(s, file=sys.stderr)) ->
                 sres.error = redact_text(exc.log_tail, secrets)
                 sres.diagnosis = _redacted_diagnosis(exc.diagnosis, secrets)
             _add_log_facts(sres, cfg.log_path, secrets)
-            record(sres, t0)
+            record(sres, t0, began)
             _check_kv_prediction(results, sres, run_dir)
             if sres.status == Status.FAIL:
                 server.stop()

@@ -17,31 +17,19 @@ from modelverify.results import Status
 pytestmark = pytest.mark.engine
 
 
-def test_api_checks_pass_or_warn_honestly(served) -> None:
+def test_api_checks_pass_on_the_healthy_engine(served) -> None:
     res = run_api(served.base_url, served.model, expected_max_model_len=2048)
     by_id = {c.id: c for c in res.checks}
-    assert by_id["models.list"].status == Status.PASS
-    assert by_id["completions.basic"].status == Status.PASS
-    assert by_id["chat.basic"].status in (Status.PASS, Status.WARN)
-    assert all(c.status != Status.FAIL for c in res.checks), [(c.id, c.reason) for c in res.checks]
-    # the whole suite ran, and a real vLLM has every extra endpoint
-    assert len(res.checks) >= 21
-    for cid in (
-        "vllm.health",
-        "vllm.version",
-        "vllm.metrics",
-        "vllm.tokenize",
-        "chat.template",
-        "errors.unknown_model",
-        "errors.too_long",
-        "errors.malformed_json",
-        "params.stop",
-    ):
-        assert by_id[cid].status == Status.PASS, (cid, by_id[cid].reason)
-    # streamed and non-streamed greedy answers agree, or the warning says where they part
-    for cid in ("completions.stream", "chat.stream", "concurrency.consistency"):
-        c = by_id[cid]
-        assert c.status == Status.PASS or "differ from token" in c.reason, (cid, c.reason)
+    assert len(res.checks) == 21 and res.status == Status.PASS, res.reason
+    # a batched flip at a near tie is honest (vLLM is not batch-invariant): ℹ️, with its margin
+    ties = by_id["concurrency.consistency"]
+    assert ties.status == Status.PASS or (
+        ties.status == Status.NOT_JUDGED and "each at a near tie" in ties.reason
+    ), ties.reason
+    # every other check passes on a real vLLM, chat.basic included (a 135M model that does not
+    # say "Paris" is an observation, not a warning)
+    others = [c for c in res.checks if c.id != "concurrency.consistency"]
+    assert [(c.id, c.reason) for c in others if c.status != Status.PASS] == []
 
 
 def test_perf_records_streaming_metrics(served, tmp_path: Path) -> None:

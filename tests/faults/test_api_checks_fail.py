@@ -328,7 +328,7 @@ FAULTS = [
         "differs at token 0 where the reference's top choice led by 2.75 nats: "
         "a batching/determinism bug ('o' vs 'X')",
     ),
-    ("batch_tie", "concurrency.consistency", Status.WARN, "each at a near tie"),
+    ("batch_tie", "concurrency.consistency", Status.NOT_JUDGED, "each at a near tie"),
 ]
 
 

@@ -21,12 +21,13 @@ from modelverify.accuracy.prompt import (
     prompt_hash,
 )
 from modelverify.accuracy.stats import (
-    reference_within,
     sample_size_for_half_width,
     wilson_interval,
 )
 from modelverify.accuracy.tasks import get_task
 from modelverify.client import OpenAIClient, make_timeout
+from modelverify.degenerate import DegenerateSummary
+from modelverify.degenerate import summarise as measure_degenerate
 from modelverify.errors import EndpointError
 from modelverify.results import Model, StageResult, Status
 from modelverify.rundir import JsonlWriter, read_jsonl
@@ -54,6 +55,7 @@ class AccuracyConfig(Model):
     concurrency_reason: str = ""
     retries: int = 3
     reference_accuracy: float | None = None
+    reference_n: int | None = None  # items behind the reference (two-proportion test)
     # where the reference came from when it is a published score, not the user's number
     reference_source: str | None = None
     # how the published score's protocol differs from ours; any difference makes it informative
@@ -106,6 +108,7 @@ class AccuracyResult(StageResult):
     perf_throughput_target_met: bool | None = None
     perf_comparison: str | None = None
     perf_reference_test: str | None = None  # eval_load: the eval's own requests, timed by perf
+    degenerate: DegenerateSummary = DegenerateSummary()
 
 
 def use_published_reference(cfg: AccuracyConfig, ref: ReferenceScore) -> None:
@@ -299,33 +302,27 @@ def run_accuracy(
 
 
 def _judge_reference(res: AccuracyResult, cfg: AccuracyConfig) -> tuple[Status, str]:
-    """PASS when the reference lies inside the Wilson interval widened by the tolerance.
+    """Against a like-for-like reference only (see :mod:`modelverify.accuracy.judge`).
 
     A published score measured with another protocol (shots, CoT, chat or not, sampling) can
-    differ for that reason alone: it informs (WARN when outside), it never fails the run.
+    differ for that reason alone: it is shown beside the result and the accuracy is not judged.
     """
-    ref, tol = cfg.reference_accuracy or 0.0, cfg.tolerance
-    lo, hi = max(0.0, (res.ci_low or 0) - tol), min(1.0, (res.ci_high or 1) + tol)
-    inside = reference_within(res.ci_low or 0, res.ci_high or 1, ref, tol)
-    widened = f" widened by ±{tol * 100:g} points" if tol else ""
-    reason = (
-        f"reference {ref:.2%} {'inside' if inside else 'outside'} "
-        f"the 95% interval{widened} [{lo:.2%}, {hi:.2%}]"
+    from modelverify.accuracy.judge import judge_reference
+
+    ref = cfg.reference_accuracy or 0.0
+    if cfg.reference_source and cfg.reference_differences:
+        return Status.NOT_JUDGED, (
+            f"accuracy {res.accuracy:.2%} ({res.correct}/{res.answered}, 95% CI "
+            f"{res.ci_low:.2%}–{res.ci_high:.2%}); not judged: the published "
+            f"{cfg.reference_source} uses another protocol "
+            f"({'; '.join(cfg.reference_differences)}), so it is shown beside, never used"
+        )
+    source = (
+        f"published {cfg.reference_source} — the same protocol as ours"
+        if cfg.reference_source
+        else "given (--reference-accuracy)"
     )
-    informative = bool(cfg.reference_differences)
-    if cfg.reference_source:
-        reason += f"; reference: published {cfg.reference_source}"
-        if informative:
-            reason += (
-                " — informative only, never a failure: a different protocol from ours "
-                f"({'; '.join(cfg.reference_differences)}), so a gap can come from the "
-                "protocol as well as from the serving stack"
-            )
-        else:
-            reason += " — the same protocol as ours"
-    if inside:
-        return Status.PASS, reason
-    return (Status.WARN if informative else Status.FAIL), reason
+    return judge_reference(res.correct, res.answered, ref, cfg.reference_n, cfg.tolerance, source)
 
 
 def summarise(records: list[dict[str, Any]], cfg: AccuracyConfig) -> AccuracyResult:
@@ -355,23 +352,34 @@ def summarise(records: list[dict[str, Any]], cfg: AccuracyConfig) -> AccuracyRes
         res.aisbench_correct = sum(1 for r in graded if r.get("aisbench_correct"))
         res.aisbench_accuracy = res.aisbench_correct / n
         res.items_for_2pt = sample_size_for_half_width(res.accuracy, 0.02)
+    res.degenerate = measure_degenerate(
+        (r.get("completion"), r.get("finish_reason")) for r in graded
+    )
+    deg_status, deg_reason = res.degenerate.judge()
     if n == 0:
         res.status, res.reason = Status.FAIL, "no item was answered"
+    elif deg_status == Status.FAIL:
+        # empty or one-token answers are a deployment symptom, whatever the score says
+        res.status, res.reason = Status.FAIL, deg_reason
     elif cfg.reference_accuracy is not None:
         res.status, res.reason = _judge_reference(res, cfg)
     else:
-        res.status = Status.WARN if res.errors else Status.PASS
+        res.status = Status.NOT_JUDGED
         res.reason = (
-            f"accuracy {res.accuracy:.2%} (95% CI {res.ci_low:.2%}–{res.ci_high:.2%}) on {n} items; "
-            "no reference score given to judge against"
-            + (f"; {res.errors} items failed with errors" if res.errors else "")
+            f"accuracy {res.accuracy:.2%} (95% CI {res.ci_low:.2%}–{res.ci_high:.2%}) on {n} "
+            "items; not judged: no like-for-like reference (--reference-accuracy)"
         )
+    if res.errors and res.status in (Status.PASS, Status.NOT_JUDGED):
+        res.status = Status.WARN
+        res.reason += f"; {res.errors} items failed with errors"
     if ungradeable:
-        if res.status == Status.PASS:
+        if res.status in (Status.PASS, Status.NOT_JUDGED):
             res.status = Status.WARN
         res.reason += (
             f"; {ungradeable} answers could not be graded (see 'ungradeable' in accuracy.jsonl)"
         )
+    if n and deg_status != Status.FAIL:
+        res.reason += f"; output: {deg_reason}"
     return res
 
 

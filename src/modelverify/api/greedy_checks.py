@@ -29,6 +29,7 @@ from modelverify.api.suite_checks import (
     describe_mismatch,
 )
 from modelverify.client import Reply
+from modelverify.degenerate import DEGENERATE_MIN_COUNT
 from modelverify.results import Status
 
 REPEATS = 5
@@ -123,6 +124,11 @@ async def determinism_greedy(ctx: CheckContext) -> CheckResult:
             DET, Status.FAIL, f"HTTP {r.status}", [evidence(ctx.client, "POST", path, body, r)]
         )
     texts = [_text(r) or "" for r in replies]
+    if not texts[0].strip():
+        # two empty answers agree and prove nothing: an empty greedy answer is the symptom
+        return result(
+            DET, Status.FAIL, "the greedy answer is empty: nothing to compare (no agreement)", ev
+        )
     differ = [j for j in range(1, REPEATS) if texts[j] != texts[0]]
     ctx.facts["greedy_mismatch_rate"] = len(differ) / (REPEATS - 1)
     ctx.facts["greedy_reference"] = texts[0]
@@ -228,6 +234,24 @@ async def concurrency_consistency(ctx: CheckContext) -> CheckResult:
             ev,
         )
     batched = [r for r in together if isinstance(r, Reply)]
+    empty = [
+        i
+        for i, rr in enumerate(batched)
+        if not (_text(alone[i], reqs[i][2]) or "").strip()
+        or not (_text(rr, reqs[i][2]) or "").strip()
+    ]
+    if empty:
+        # two empty answers are no agreement: an empty greedy answer is a deployment symptom
+        i = empty[0]
+        ref = _text(alone[i], reqs[i][2]) or ""
+        ev = [divergence_evidence(ctx, reqs[i][0], reqs[i][1], ref, batched[i], reqs[i][2], None)]
+        return result(
+            CONC,
+            Status.FAIL if len(empty) >= DEGENERATE_MIN_COUNT else Status.WARN,
+            f"{len(empty)} of {CONC_N} requests got an empty answer (alone or batched): "
+            "empty answers are never counted as agreement",
+            ev,
+        )
     diffs: list[tuple[int, str, Reply]] = []
     for i, rr in enumerate(batched):
         ref = _text(alone[i], reqs[i][2]) or ""
@@ -255,10 +279,13 @@ async def concurrency_consistency(ctx: CheckContext) -> CheckResult:
     i, ref, rr, d = (ties or judged)[0]
     ev = [divergence_evidence(ctx, reqs[i][0], reqs[i][1], ref, rr, reqs[i][2], d)]
     if ties and len(ties) == len(judged):
+        # vLLM is not batch-invariant by default: a flip between two near-equal choices is
+        # honest arithmetic, not a defect; only a clear leader overturned is (above)
         return result(
             CONC,
-            Status.WARN,
-            f"{head}, each at a near tie; request {i}: {near_tie(ties[0][3])}",
+            Status.NOT_JUDGED,
+            f"{head}, each at a near tie (not a defect: the top two choices were within the "
+            f"tie margin); request {i}: {near_tie(ties[0][3])}",
             ev,
         )
     got = _text(rr, reqs[i][2]) or ""

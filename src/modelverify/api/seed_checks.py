@@ -109,10 +109,17 @@ async def chat_basic(ctx: CheckContext) -> CheckResult:
         return result(CHAT, Status.FAIL, "empty content", ev)
     if problem := usage_consistent(reply.body.get("usage")):
         return result(CHAT, Status.FAIL, problem, ev)
-    if finish != "stop":
-        return result(CHAT, Status.WARN, f"finish_reason {finish!r} (answer hit max_tokens)", ev)
-    if "paris" not in content.lower():
+    if finish not in ("stop", "length"):
+        return result(CHAT, Status.FAIL, f"finish_reason {finish!r}", ev)
+    # The endpoint works; whether a (tiny) model says "Paris" or rambles to max_tokens is
+    # model quality, an observation, never a deployment warning.
+    said = "mentions Paris" if "paris" in content.lower() else "does not mention Paris"
+    if finish == "length" or "paris" not in content.lower():
+        cut = ", cut at max_tokens" if finish == "length" else ", finish_reason stop"
         return result(
-            CHAT, Status.WARN, "answer does not mention Paris (model may be too small)", ev
+            CHAT,
+            Status.PASS,
+            f"assistant answered{cut}; observation (model quality, not judged): the answer {said}",
+            ev,
         )
     return result(CHAT, Status.PASS, "assistant answered, mentions Paris, finish_reason stop", ev)

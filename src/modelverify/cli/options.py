@@ -97,9 +97,31 @@ def tolerance_option(fn: F) -> F:
         type=float,
         default=0.0,
         show_default=True,
-        help="Percentage points the 95% interval is widened by when judging against the "
-        "reference score (e.g. 2 = ±2 points).",
+        help="Smallest accuracy drop (percentage points) that counts as a defect when the "
+        "drop is also significant (default 0: vLLM's 8 points on a subset, TensorRT-LLM's 3.2 "
+        "on the full set).",
     )(fn)
+
+
+REFERENCE_HELP = (
+    "Like-for-like GSM8K reference to judge against: a score (0.62 or 62%), a score with its "
+    "n (0.62/1319), or a previous run directory whose accuracy.json is read. Without one (and "
+    "no published score with our protocol) accuracy is not judged."
+)
+
+
+def reference_option(fn: F) -> F:
+    return click.option("--reference-accuracy", default=None, help=REFERENCE_HELP)(fn)
+
+
+def reference_fields(text: str | None) -> dict[str, object]:
+    """The accuracy config's reference fields from ``--reference-accuracy``."""
+    if text is None:
+        return {"reference_accuracy": None, "reference_n": None}
+    from modelverify.accuracy.judge import parse_reference
+
+    ref = parse_reference(text)
+    return {"reference_accuracy": ref.accuracy, "reference_n": ref.n}
 
 
 def check_tolerance(points: float) -> None:

@@ -15,6 +15,8 @@ from modelverify.cli.options import (
     baseline_threshold_option,
     check_tolerance,
     launch_options,
+    reference_fields,
+    reference_option,
     resolve_api_key,
     stream_timeout_options,
     stream_timeouts,
@@ -125,12 +127,7 @@ def perf_options(
     "--max-tokens", type=int, default=512, show_default=True, help="GSM8K max output tokens."
 )
 @click.option("--seed", type=int, default=None)
-@click.option(
-    "--reference-accuracy",
-    type=float,
-    default=None,
-    help="Expected GSM8K accuracy (0-1) to judge against.",
-)
+@reference_option
 @tolerance_option
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
 @click.option(
@@ -194,7 +191,7 @@ def run(
     top_p: float,
     max_tokens: int,
     seed: int | None,
-    reference_accuracy: float | None,
+    reference_accuracy: str | None,
     tolerance: float,
     lang: str,
     slo: str | None,
@@ -272,7 +269,7 @@ def run(
                 "top_p": top_p,
                 "max_tokens": max_tokens,
                 "seed": seed,
-                "reference_accuracy": reference_accuracy,
+                **reference_fields(reference_accuracy),
                 "tolerance": tolerance / 100,
             },
             lang=lang,
@@ -284,25 +281,25 @@ def run(
 
 def _finish(outcome: RunOutcome) -> None:
     """Print where the report is and exit with the verdict's code (0 / 1 / 2)."""
-    from modelverify.report.verdict import EXIT_CODES
+    import json
 
-    verdict, reasons = "full", []
+    from modelverify.report.verdict import EXIT_CODES, overall_verdict, required_stages
+
     err = events.on_stdout()  # stdout carries the event stream: these lines go to stderr
     if outcome.report_path is not None:
-        import json
-
         results = json.loads(outcome.run_dir.file("results.json").read_text(encoding="utf-8"))
         verdict, reasons = results["verdict"]["overall"], results["verdict"].get("reasons", [])
         click.echo(f"report: {outcome.report_path}", err=err)
     else:
-        from modelverify.report.verdict import overall_verdict
-
-        verdict, reasons = overall_verdict(
-            {k: v.model_dump(mode="json") for k, v in outcome.results.items()}
-        )
-    click.echo(f"verdict: {verdict}; run directory: {outcome.run_dir.path}", err=err)
+        stages = {k: v.model_dump(mode="json") for k, v in outcome.results.items()}
+        run_json = outcome.run_dir.file("run.json")
+        run = json.loads(run_json.read_text(encoding="utf-8")) if run_json.exists() else None
+        verdict, reasons = overall_verdict(stages, required_stages(run, stages))
+    words = {"full": "fully adapted", "partial": "partially adapted", "none": "not adapted"}
+    word = words.get(verdict, "could not judge")
+    click.echo(f"verdict: {verdict} ({word}); run directory: {outcome.run_dir.path}", err=err)
     failed_start = startup_failure(outcome)
-    code = 1 if failed_start is not None else EXIT_CODES[verdict]
+    code = 1 if failed_start is not None else EXIT_CODES.get(verdict, 1)
     events.verdict(
         verdict,
         list(reasons),

@@ -14,6 +14,8 @@ from modelverify.cli.options import (
     api_key_options,
     baseline_threshold_option,
     check_tolerance,
+    reference_fields,
+    reference_option,
     resolve_api_key,
     served_model,
     stream_timeout_options,
@@ -338,13 +340,7 @@ def perf(
 @click.option("--top-p", type=float, default=0.95, show_default=True)
 @click.option("--max-tokens", type=int, default=512, show_default=True)
 @click.option("--seed", type=int, default=None)
-@click.option(
-    "--reference-accuracy",
-    type=float,
-    default=None,
-    help="Expected GSM8K accuracy (0-1) to judge against (default: a published score of the "
-    "same model, when one is bundled).",
-)
+@reference_option
 @tolerance_option
 def accuracy(
     ctx: click.Context,
@@ -361,7 +357,7 @@ def accuracy(
     top_p: float,
     max_tokens: int,
     seed: int | None,
-    reference_accuracy: float | None,
+    reference_accuracy: str | None,
     tolerance: float,
 ) -> None:
     """GSM8K 4-shot CoT against a server (resumable); `accuracy grade FILE` grades offline.
@@ -393,7 +389,7 @@ def accuracy(
         top_p=top_p,
         max_tokens=max_tokens,
         seed=seed,
-        reference_accuracy=reference_accuracy,
+        **reference_fields(reference_accuracy),
         tolerance=tolerance / 100,
     )
     served = served_model(base_url, model, key)

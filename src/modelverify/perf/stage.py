@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from modelverify.client import OpenAIClient, make_timeout
+from modelverify.degenerate import DegenerateSummary
+from modelverify.degenerate import summarise as measure_degenerate
 from modelverify.perf.metrics import (
     FORMULAS,
     RequestRecord,
@@ -101,6 +103,9 @@ class PerfResult(StageResult):
     formulas: dict[str, str] = FORMULAS
     resumed_tests: list[str] = []  # load tests kept from the session that was interrupted
     usage: UsageSummary | None = None  # the engine's CPU / device use while loaded
+    # answers cut at max_tokens and empty answers (no output tokens) among the successes; the
+    # streams' text is not kept, so repetition is measured by api and accuracy only
+    degenerate: DegenerateSummary = DegenerateSummary()
 
 
 def _load_test(name: str, records: list[RequestRecord], wall: float, concurrency: int) -> LoadTest:
@@ -259,6 +264,9 @@ async def _run(
             measured = {k: v for k, v in done.items() if k in ("sequential", "concurrent", "rate")}
         if cfg.workload == "synthetic":
             res.length_check = _length_check(cfg, kept)
+        res.degenerate = measure_degenerate(
+            ("" if not r.output_tokens else None, r.finish_reason) for r in kept if r.ok
+        )
     tests = [
         t
         for t in (res.sequential, res.concurrent, *res.sweep, res.rate_test, res.eval_load)
@@ -295,6 +303,12 @@ async def _run(
         )
     else:
         res.status, res.reason = _judged(res, cfg)
+    deg_status, deg_reason = res.degenerate.judge()
+    if deg_status == Status.FAIL:
+        # requests that succeed with no output are a deployment symptom
+        res.status, res.reason = Status.FAIL, f"{deg_reason}; {res.reason}"
+    elif res.degenerate.answers:
+        res.reason += f"; output: {deg_reason}"
     return res
 
 
@@ -377,7 +391,8 @@ def _length_check(cfg: PerfConfig, recs: list[RequestRecord]) -> dict[str, Any]:
 
 
 def _judged(res: PerfResult, cfg: PerfConfig) -> tuple[Status, str]:
-    """Pass or fail against the SLO and/or the baseline; informative without either."""
+    """Pass or fail against the SLO and/or the baseline; not judged (informative) without
+    either."""
     parts, ok = [], True
     if cfg.slo:
         limits = ", ".join(f"{k} <= {v:g}" for k, v in cfg.slo.items())
@@ -398,8 +413,8 @@ def _judged(res: PerfResult, cfg: PerfConfig) -> tuple[Status, str]:
     if not parts:
         # Without an SLO or a baseline there is nothing to pass against: say so.
         return (
-            Status.PASS,
-            "all requests succeeded; no SLO or baseline given, figures are informative",
+            Status.NOT_JUDGED,
+            "all requests succeeded; not judged: no SLO or baseline given, figures are informative",
         )
     return (Status.PASS if ok else Status.FAIL), "; ".join(parts)
 

@@ -379,15 +379,16 @@ def stage_text(name: str, s: D, lang: str) -> str:
 def row_basis(stages: D, names: tuple[str, ...], lang: str) -> str:
     """The 依据 of a summary row: the deciding stages' results (all of them when they pass),
     chosen like :func:`modelverify.report.verdict.row_status` chooses the reason."""
-    order = {"pass": 0, "skipped": 1, "warn": 2, "fail": 3}
+    from modelverify.results import Status, as_status, worst
+
     found = [(n, stages[n]) for n in names if n in stages]
     if not found:
         return _t(lang)["not_run"]
-    worst = max(order.get(s.get("status", "fail"), 3) for _, s in found)
+    top = worst(s.get("status") for _, s in found)
     picked = (
         found
-        if worst == 0
-        else [(n, s) for n, s in found if order.get(s.get("status", "fail"), 3) == worst][:1]
+        if top in (Status.PASS, Status.NOT_JUDGED)
+        else [(n, s) for n, s in found if as_status(s.get("status")) == top][:1]
     )
     return "; ".join(stage_text(n, s, lang) for n, s in picked)
 

@@ -16,7 +16,7 @@ from modelverify import __version__
 from modelverify.report import sections
 from modelverify.report.align_text import align_section
 from modelverify.report.i18n import strings
-from modelverify.report.verdict import overall_verdict
+from modelverify.report.verdict import run_verdict
 from modelverify.results import RESULTS_VERSION
 from modelverify.rundir import RunDir
 
@@ -60,7 +60,7 @@ def write_reports(run_dir: RunDir, lang: str = "zh") -> Path:
     """Write results.json, report.md (plus report.<other lang>.md) and the self-contained
     report.html into the run directory."""
     results = load_results(run_dir)
-    verdict, reasons = overall_verdict(results["stages"])
+    verdict, reasons = run_verdict(results)
     results["verdict"] = {"overall": verdict, "reasons": reasons}
     run_dir.write_json("results.json", results)
     text = render(results, run_dir.path, lang)

@@ -12,7 +12,15 @@ from modelverify.report import conclusions as C
 from modelverify.report.env_text import device_lines, is_device, selection_name
 from modelverify.report.i18n import strings
 from modelverify.report.notes import accuracy_note, memory_row
-from modelverify.report.verdict import ROWS, RULES_EN, RULES_ZH, overall_verdict, row_status
+from modelverify.report.verdict import (
+    RULES_EN,
+    RULES_ZH,
+    overall_verdict,
+    required_stages,
+    row_status,
+    rows_for,
+)
+from modelverify.results import ICONS, Status, as_status
 
 Strings = dict[str, str]
 D = dict[str, Any]
@@ -28,11 +36,14 @@ def table(headers: list[str], rows: list[list[Any]]) -> str:
 
 
 def mark(status: str | None, t: Strings) -> str:
-    return {"pass": t["pass"], "warn": t["warn"], "fail": t["fail"]}.get(status or "", t["skip"])
+    key = {"pass": "pass", "warn": "warn", "fail": "fail", "not_judged": "not_judged"}
+    return t[key.get(status or "", "skip")]
 
 
 def icon(status: str | None) -> str:
-    return {"pass": "✅", "warn": "⚠️", "fail": "❌"}.get(status or "", "⏭️")
+    if status == "skipped" or status is None:
+        return ICONS[Status.SKIPPED]
+    return ICONS[as_status(status)]
 
 
 def conclusion(status: str | None, text: str, t: Strings) -> str:
@@ -1009,6 +1020,7 @@ ROW_LABELS = {
         "env": "环境兼容性",
         "compat": "模型架构兼容性",
         "runtime": "运行时适配",
+        "align": "与参考实现对齐",
         "perf": "性能基准",
         "accuracy": "精度评估",
     },
@@ -1016,6 +1028,7 @@ ROW_LABELS = {
         "env": "Environment",
         "compat": "Model architecture",
         "runtime": "Runtime (serve + API)",
+        "align": "Alignment with the reference",
         "perf": "Performance",
         "accuracy": "Accuracy",
     },
@@ -1025,53 +1038,56 @@ PASS_WORDS = {
         "env": "合格",
         "compat": "兼容",
         "runtime": "通过",
-        "perf": "通过(无阈值,仅供参考)",
-        "accuracy": "通过(无参考分数,仅供参考)",
+        "align": "一致",
+        "perf": "达标",
+        "accuracy": "达标",
     },
     "en": {
         "env": "ok",
         "compat": "compatible",
         "runtime": "pass",
-        "perf": "pass (no threshold given)",
-        "accuracy": "pass (no reference score given)",
+        "align": "agrees",
+        "perf": "meets SLO / baseline",
+        "accuracy": "meets reference",
+    },
+}
+NOT_JUDGED_WORDS = {
+    "zh": {"perf": "未评判(无阈值,数据仅供参考)", "accuracy": "未评判(无同协议参考分数,仅供参考)"},
+    "en": {
+        "perf": "not judged (no SLO or baseline; figures informative)",
+        "accuracy": "not judged (no like-for-like reference; informative)",
     },
 }
 
 
 def summary_section(results: D, t: Strings, lang: str) -> str:
     st = results["stages"]
-    labels = ROW_LABELS["en" if lang == "en" else "zh"]
-    words = PASS_WORDS["en" if lang == "en" else "zh"]
+    en = "en" if lang == "en" else "zh"
+    labels, words, unjudged = ROW_LABELS[en], PASS_WORDS[en], NOT_JUDGED_WORDS[en]
+    rows_def = rows_for(required_stages(results.get("run"), st))
+    status = {key: row_status(st, names)[0] for key, names in rows_def}
+    basis = {key: C.row_basis(st, names, lang) for key, names in rows_def}
     rows = []
-    basis = {key: C.row_basis(st, names, lang) for key, names in ROWS}
-    for key, names in ROWS:
-        status, reason = row_status(st, names)
-        word = words[key] if status == "pass" else mark(status, t).split(" ", 1)[-1]
-        if (
-            status == "pass"
-            and key == "perf"
-            and ("SLO" in reason or "baseline" in reason)
-            and "no SLO" not in reason
-        ):
-            word = "达标" if lang != "en" else "meets SLO / baseline"
-        if (
-            status == "pass"
-            and key == "accuracy"
-            and "reference" in reason
-            and "no reference" not in reason
-        ):
-            word = "达标" if lang != "en" else "meets reference"
-        rows.append([labels[key], f"{icon(status)} {word}", basis[key]])
-    verdict, _ = overall_verdict(st)
+    for key, _ in rows_def:
+        s = status[key]
+        if s == "pass":
+            word = words[key]
+        elif s == "not_judged":
+            word = unjudged.get(key, mark(s, t).split(" ", 1)[-1])
+        else:
+            word = mark(s, t).split(" ", 1)[-1]
+        rows.append([labels[key], f"{icon(s)} {word}", basis[key]])
+    verdict, _ = overall_verdict(st, required_stages(results.get("run"), st))
     # the verdict's reasons in the report's language: the same text as the 依据 column
-    reasons = [
-        f"{labels[k]}: {basis[k]}" for k, names in ROWS if row_status(st, names)[0] != "pass"
-    ]
-    if verdict == "none":
-        reasons = [
-            f"{labels[k]}: {basis[k]}" for k, names in ROWS if row_status(st, names)[0] == "fail"
-        ]
-    vtext = {"full": t["v_full"], "partial": t["v_partial"], "none": t["v_none"]}[verdict]
+    shown = {"none": ("fail",), "unjudged": ("fail",)}.get(verdict, ("warn", "skipped"))
+    reasons = [f"{labels[k]}: {basis[k]}" for k, _ in rows_def if status[k] in shown]
+    notes = [f"{labels[k]}: {basis[k]}" for k, _ in rows_def if status[k] == "not_judged"]
+    vtext = {
+        "full": t["v_full"],
+        "partial": t["v_partial"],
+        "none": t["v_none"],
+        "unjudged": t["v_unjudged"],
+    }[verdict]
     env = st.get("env") or {}
     plat = {"npu": "Ascend NPU", "cuda": "NVIDIA GPU"}.get(env.get("platform", ""), "CPU")
     model = Path(str(results.get("run", {}).get("model_path") or "model")).name
@@ -1082,6 +1098,8 @@ def summary_section(results: D, t: Strings, lang: str) -> str:
     ]
     if reasons:
         out.append("\n".join(f"- {r}" for r in reasons))
+    if notes:
+        out.append("\n".join(f"- ℹ️ {r}" for r in notes))
     found = risks(st, lang)
     if found:
         out.append(f"**{t['risks']}**\n\n" + "\n".join(f"- ⚠️ {r}" for r in found))
