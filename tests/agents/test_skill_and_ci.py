@@ -14,7 +14,7 @@ from modelverify.cli.agents import SKILL
 
 CI = ROOT / "docs" / "ci" / "github-actions-modelverify.yml"
 # commands of stages another branch adds; the lead empties this set when it lands
-PENDING = {"align"}
+PENDING: set[str] = set()
 
 
 def values(tmp_path: Path, demo_dir: Path) -> dict[str, str]:

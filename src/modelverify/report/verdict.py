@@ -7,7 +7,8 @@ The rule (also in ``docs/verdict.md`` and in every report's method section):
   :mod:`modelverify.results` (pass < not judged < skipped < warn < fail). A row none of whose
   stages is in the stage list is not a row.
 - **Fully adapted** iff every required stage ran and ended pass or not judged (ℹ️: it ran,
-  found no defect, and had no yardstick for its figures — listed as such in the report).
+  found no defect, and had no yardstick for its figures — listed as such in the report);
+  align must pass: align not judged (no reference) leaves the run partially adapted.
 - **Not adapted** iff any deployment defect was found (any required stage failed).
 - **Could not judge** when the engine never started: nothing about the model was measured,
   whatever else ran (the fix is in the launch settings, as with bad input).
@@ -43,11 +44,16 @@ ROWS = (
     ("accuracy", ("accuracy",)),
 )
 JUDGED_STAGES = tuple(n for _, names in ROWS for n in names)
+# Rows whose evidence the sign-off cannot do without: not judged there (e.g. align with no
+# reference to compare against) leaves the run partially adapted, with the reason. Elsewhere
+# (perf, accuracy with no yardstick) not judged is a measurement and does not hold it back.
+MUST_JUDGE = ("align",)
 
 RULES_ZH = [
     "必需阶段 = 本次运行的阶段列表;每一行取其阶段中最差的结果:"
     "✅ 通过 < ℹ️ 未评判 < ⏭️ 跳过 < ⚠️ 警告 < ❌ 失败,并给出原因。",
-    "完全适配:每个必需阶段都已运行,且结果为通过或未评判(ℹ️:已运行、未发现缺陷,但其数据没有可比的标准,仅供参考)。",
+    "完全适配:每个必需阶段都已运行,且结果为通过或未评判(ℹ️:已运行、未发现缺陷,但其数据没有可比的标准,仅供参考);"
+    "数值对齐必须通过:对齐未评判(没有参考)时为部分适配。",
     "不适配:发现任一部署缺陷(任一必需阶段失败)。",
     "无法评判:引擎未能启动,模型未被测量(与输入有误相同,需修正启动参数)。",
     "其他情况为部分适配,逐条列出原因(警告、被跳过或缺失的阶段)。",
@@ -59,7 +65,8 @@ RULES_EN = [
     "The required stages are the run's stage list; each row takes the worst of its stages: "
     "✅ pass < ℹ️ not judged < ⏭️ skipped < ⚠️ warn < ❌ fail, with the reason.",
     "Fully adapted: every required stage ran and ended pass or not judged (ℹ️: it ran and "
-    "found no defect, but its figures had no yardstick; informative).",
+    "found no defect, but its figures had no yardstick; informative); numerical alignment "
+    "must pass: align not judged (no reference) leaves the run partially adapted.",
     "Not adapted: any deployment defect was found (any required stage failed).",
     "Could not judge: the engine never started, so nothing about the model was measured (as "
     "with bad input, the fix is in the launch settings).",
@@ -141,6 +148,7 @@ def overall_verdict(
         f"{k}: {r}"
         for k, (s, r) in statuses.items()
         if s in (Status.WARN.value, Status.SKIPPED.value)
+        or (k in MUST_JUDGE and s == Status.NOT_JUDGED.value)
     ]
     if partial:
         return PARTIAL, partial
@@ -157,6 +165,7 @@ __all__ = [
     "EXIT_CODES",
     "FULL",
     "JUDGED_STAGES",
+    "MUST_JUDGE",
     "NONE",
     "PARTIAL",
     "ROWS",

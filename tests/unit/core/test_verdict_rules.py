@@ -113,3 +113,15 @@ def test_one_severity_order_and_unknown_status_counts_as_fail() -> None:
 def test_stage_exit_codes_use_the_statuses_stages_write() -> None:
     assert {s.value for s in Status} == set(STAGE_EXIT_CODES)
     assert STAGE_EXIT_CODES == {"pass": 0, "not_judged": 0, "skipped": 1, "warn": 1, "fail": 2}
+
+
+def test_align_not_judged_holds_the_run_at_partial_but_perf_not_judged_does_not() -> None:
+    stages = healthy()
+    stages["align"] = {"status": "not_judged", "reason": "no reference: no transformers"}
+    verdict, reasons = overall_verdict(stages, (*ALL, "align"))
+    assert (verdict, EXIT_CODES[verdict]) == ("partial", 1)
+    assert reasons == ["align: no reference: no transformers"]
+    stages["align"] = {"status": "pass", "reason": "9 prompts match"}
+    assert overall_verdict(stages, (*ALL, "align")) == ("full", [])
+    stages["align"] = {"status": "fail", "reason": "long: from position 1537"}
+    assert overall_verdict(stages, (*ALL, "align"))[0] == "none"
