@@ -82,7 +82,8 @@ def test_stages_without_a_server_stream_in_order_to_the_verdict(
     """env and compat for real (no engine is launched): stdout holds only the events."""
     out = tmp_path / "run"
     proc = run("run", "demo", "--stages", "env,compat,report", "--out", str(out), "--events", "-")
-    assert proc.returncode == 1, proc.stderr  # partial: serve, api, perf, accuracy not run
+    # judged on what ran (the stage list): env and compat pass on the demo model
+    assert proc.returncode == 0, proc.stderr
     events = validate_events(proc.stdout.splitlines())
     order = [e["event"] for e in events]
     assert order[0] == "run_started" and order[-2:] == ["verdict", "run_ended"]
@@ -93,9 +94,9 @@ def test_stages_without_a_server_stream_in_order_to_the_verdict(
         assert Path(e["path"]) == out / f"{e['stage']}.json"
         assert json.loads(Path(e["path"]).read_text())["status"] == e["status"]
     verdict = events[-2]
-    assert verdict["overall"] == "partial" and verdict["exit_code"] == 1
+    assert verdict["overall"] == "full" and verdict["exit_code"] == 0
     assert str(out / "report.md") in verdict["report"]
-    assert "runtime: not run" in verdict["reasons"]
-    assert events[-1]["outcome"] == "finished" and events[-1]["exit_code"] == 1
+    assert verdict["reasons"] == []
+    assert events[-1]["outcome"] == "finished" and events[-1]["exit_code"] == 0
     # the plain lines went to stderr
-    assert "verdict: partial" in proc.stderr and "verdict:" not in proc.stdout
+    assert "verdict: full" in proc.stderr and "verdict:" not in proc.stdout

@@ -64,9 +64,10 @@ def test_the_skills_offline_commands_run(tmp_path: Path, demo_model: Path) -> No
     assert json.loads(env.stdout)["stage"] == "env", env.stderr
     schema = run("schema", "--events")
     assert schema.returncode == 0 and '"run_ended"' in schema.stdout
-    assert run("run", "demo", "--stages", "env,compat,report", "--out", str(out)).returncode == 1
+    # judged on what ran: env and compat pass on the demo model
+    assert run("run", "demo", "--stages", "env,compat,report", "--out", str(out)).returncode == 0
     s = run("summary", str(out))
-    assert s.returncode == 0 and s.stdout.startswith("verdict: partial (partially adapted)")
+    assert s.returncode == 0 and s.stdout.startswith("verdict: full (fully adapted)")
     assert run("summary", str(out), "--json").returncode == 0
     assert run("report", str(out), "--lang", "en").returncode == 0
 
