@@ -54,6 +54,7 @@ def test_bad_model_path_fails_fast_before_launch(tmp_path: Path) -> None:
 
 
 @pytest.mark.engine
+@pytest.mark.timeout(900)  # every stage, align's 2,031-token probe included, on a 2-core host
 def test_full_demo_run_writes_every_section(tmp_path: Path, demo_model: Path, browser) -> None:
     out = tmp_path / "run"
     proc = subprocess.run(
@@ -73,7 +74,7 @@ def test_full_demo_run_writes_every_section(tmp_path: Path, demo_model: Path, br
         ),
         capture_output=True,
         text=True,
-        timeout=570,
+        timeout=870,
     )
     # the healthy demo deployment is fully adapted: exit 0, ℹ️ where nothing was judged
     assert proc.returncode == 0, proc.stderr[-3000:]

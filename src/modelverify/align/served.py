@@ -92,7 +92,8 @@ def _token_id(s: Any) -> int | None:
     if not isinstance(s, str):
         return None
     s = s.removeprefix("token_id:")
-    return int(s) if s.lstrip("-").isdigit() else None
+    digits = s.removeprefix("-")
+    return int(s) if digits.isascii() and digits.isdigit() and len(digits) <= 18 else None
 
 
 def _num(v: Any) -> float | None:
