@@ -40,10 +40,11 @@ def test_demo_run_streams_every_stage_in_order_to_the_verdict(
             before = [x for x in events[:i] if x["event"] in ("stage_started", "stage_ended")]
             assert before[-1] == {**before[-1], "event": "stage_started", "stage": e["stage"]}
     verdict = events[-2]
-    assert verdict["overall"] == "partial"  # perf and accuracy were not run
-    assert verdict["exit_code"] == proc.returncode == 1
+    # judged on the stages it was asked to run, which all pass on the healthy demo
+    assert verdict["overall"] == "full"
+    assert verdict["exit_code"] == proc.returncode == 0
     assert str(out / "results.json") in verdict["report"]
-    assert events[-1] == {**events[-1], "outcome": "finished", "exit_code": 1}
+    assert events[-1] == {**events[-1], "outcome": "finished", "exit_code": 0}
 
 
 def test_killed_run_ends_its_stream_saying_so_and_summary_says_resume(
@@ -82,7 +83,7 @@ def test_summary_of_an_engine_that_died_at_startup_points_at_memory(
     )  # fmt: skip
     assert proc.returncode == 1, proc.stderr[-2000:]
     s = json.loads(run("summary", str(out), "--json").stdout)
-    assert s["exit_code"] == 1 and s["verdict"] == "none"
+    assert s["exit_code"] == 1 and s["verdict"] == "unjudged"  # the engine never started
     f = next(f for f in s["findings"] if f["stage"] == "serve")
     assert f["id"] == "max_model_len_over_model_limit" and f["area"] == "memory"
     assert str(out / "server.log") in f["look_at"]
