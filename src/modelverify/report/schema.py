@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from modelverify.accuracy.stage import AccuracyResult
+from modelverify.align.stage import AlignResult
 from modelverify.api.stage import ApiResult
 from modelverify.compat.stage import CompatResult
 from modelverify.env.stage import EnvResult
@@ -25,6 +26,7 @@ class Stages(BaseModel):
     compat: CompatResult | None = None
     serve: ServeResult | None = None
     api: ApiResult | None = None
+    align: AlignResult | None = None
     perf: PerfResult | None = None
     accuracy: AccuracyResult | None = None
 
