@@ -182,6 +182,7 @@ THRESHOLD = "50"  # % (see below)
 
 
 @pytest.mark.engine
+@pytest.mark.timeout(1500)  # three launches and perf runs: ~9 min on a 2-core AVX2 host
 def test_compare_two_demo_runs_and_a_degraded_one(tmp_path: Path, demo_model: Path) -> None:
     """Same settings -> no significant regression; --max-num-seqs 1 -> throughput regression.
 
