@@ -225,16 +225,20 @@ def test_compare_two_demo_runs_and_a_degraded_one(tmp_path: Path, demo_model: Pa
     )
     data = json.loads(bad.stdout)
     assert bad.returncode == 3
-    assert "concurrent output_throughput" in data["regressions"]
+    # Which figure crosses the threshold depends on the host: where batching pays (stop 15's
+    # host) --max-num-seqs 1 cost ~89% of throughput; on a host whose engine is pinned to one
+    # AVX2 core it cost 33% of throughput and +1,854% of TTFT (queueing). Either way it is a
+    # concurrent-load regression, and throughput is lower with the whole interval below zero.
+    assert any(r.startswith("concurrent ") for r in data["regressions"]), data["regressions"]
     row = next(r for r in data["rows"] if r["figure"] == "concurrent output_throughput")
-    assert row["change_pct"] < -50 and row["ci_high_pct"] < 0
+    assert row["change_pct"] < -20 and row["ci_high_pct"] < 0
     perf_b = json.loads((runs["b"] / "perf.json").read_text())
     assert perf_b["status"] == "pass", perf_b["reason"]
     assert "meet the SLO" in perf_b["reason"] and "no significant regression" in perf_b["reason"]
     assert all(t["met"] and t["goodput_rps"] > 0 for t in perf_b["slo_tests"])
     perf_slow = json.loads((runs["slow"] / "perf.json").read_text())
     assert perf_slow["status"] == "fail"
-    assert "concurrent output_throughput" in perf_slow["baseline_regressions"]
+    assert any(r.startswith("concurrent ") for r in perf_slow["baseline_regressions"])
 
 
 @pytest.mark.engine
