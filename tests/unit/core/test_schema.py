@@ -22,7 +22,7 @@ def test_committed_schema_is_current() -> None:
 def test_schema_names_every_stage() -> None:
     schema = json.loads(schema_text())
     stages = schema["$defs"]["Stages"]["properties"]
-    assert set(stages) == {"env", "compat", "serve", "api", "perf", "accuracy"}
+    assert set(stages) == {"env", "compat", "serve", "api", "align", "perf", "accuracy"}
     assert schema["properties"]["version"]["default"] >= 2
 
 
